@@ -1,0 +1,1 @@
+"""The Vivavoce engine: recognition, audio and transcripts, without Qt."""

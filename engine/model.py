@@ -1,0 +1,459 @@
+"""The wav2vec 2.0 model: one definition for inference, pretraining and fine-tuning.
+
+Composed in paper order (Baevski et al., 2020):
+
+    waveform -> FeatureEncoder (1-D convolutions, 20 ms per frame)
+             -> FeatureProjection (layer norm + linear)
+             -> span masking with a learned embedding (pretraining, fine-tuning)
+             -> Transformer (convolutional relative positional embedding,
+                             post-norm "BASE" or pre-norm "stable layer norm" blocks)
+             -> CTC head (fine-tuned models)
+
+and, for pretraining, a GumbelQuantizer over the normalised features that gives
+the targets of the contrastive task.
+
+Every size is an `Architecture` (plain numbers, saved in a model folder's
+config.json); `Wav2Vec2(arch)` builds the modules with explicit arguments.
+"""
+
+from dataclasses import asdict, dataclass, fields
+from typing import NamedTuple
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+
+@dataclass(frozen=True)
+class Architecture:
+    """The numbers that define a wav2vec 2.0 network.
+
+    Field names are ours; `engine.hf_import` maps Hugging Face's onto them.
+    ``vocab_size`` 0 means no CTC head; ``quantizer`` False means no
+    pretraining head (a fine-tuned model does not need one).
+    """
+
+    conv_channels: tuple[int, ...] = (512,) * 7
+    conv_kernels: tuple[int, ...] = (10, 3, 3, 3, 3, 2, 2)
+    conv_strides: tuple[int, ...] = (5, 2, 2, 2, 2, 2, 2)
+    conv_bias: bool = False
+    feature_norm: str = "group"  # "group": first block only (BASE); "layer": every block (LARGE)
+    hidden_size: int = 768
+    num_layers: int = 12
+    num_heads: int = 12
+    ffn_size: int = 3072
+    pre_norm: bool = False  # the "stable layer norm" arrangement of LARGE
+    pos_conv_kernel: int = 128
+    pos_conv_groups: int = 16
+    layer_norm_eps: float = 1e-5
+    activation: str = "gelu"
+    dropout: float = 0.1
+    attention_dropout: float = 0.1
+    activation_dropout: float = 0.0
+    feature_dropout: float = 0.0  # after the feature projection
+    quantizer_input_dropout: float = 0.0
+    final_dropout: float = 0.0  # before the CTC head
+    layerdrop: float = 0.0
+    quantizer: bool = True
+    codebooks: int = 2  # G
+    codebook_entries: int = 320  # V
+    codevector_dim: int = 256
+    projection_dim: int = 256  # the space where context and targets are compared
+    vocab_size: int = 0
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: dict) -> "Architecture":
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise ValueError(f"unknown architecture settings: {', '.join(unknown)}")
+        values = dict(values)
+        for name in ("conv_channels", "conv_kernels", "conv_strides"):
+            if name in values:
+                values[name] = tuple(values[name])
+        return cls(**values)
+
+    @property
+    def frame_stride(self) -> int:
+        """Samples between consecutive output frames (320 = 20 ms at 16 kHz)."""
+        stride = 1
+        for s in self.conv_strides:
+            stride *= s
+        return stride
+
+    @property
+    def receptive_field(self) -> int:
+        """Samples seen by one output frame (400 = 25 ms at 16 kHz for BASE)."""
+        field, jump = 1, 1
+        for kernel, stride in zip(self.conv_kernels, self.conv_strides):
+            field += (kernel - 1) * jump
+            jump *= stride
+        return field
+
+
+_ACTIVATIONS = {
+    "gelu": nn.GELU,
+    "gelu_new": lambda: nn.GELU(approximate="tanh"),
+    "relu": nn.ReLU,
+}
+
+
+def _activation(name: str) -> nn.Module:
+    return _ACTIVATIONS[name]()
+
+
+class ConvBlock(nn.Module):
+    """Conv1d -> optional norm -> activation.
+
+    ``norm`` "group" is GroupNorm with one group per channel (normalises each
+    channel over time), "layer" is LayerNorm over channels at each step.
+    """
+
+    def __init__(self, in_channels: int, out_channels: int, kernel: int, stride: int,
+                 bias: bool, norm: str | None, activation: str):
+        super().__init__()
+        self.conv = nn.Conv1d(in_channels, out_channels, kernel, stride=stride, bias=bias)
+        if norm == "group":
+            self.norm = nn.GroupNorm(out_channels, out_channels)
+        elif norm == "layer":
+            self.norm = nn.LayerNorm(out_channels)
+        else:
+            self.norm = None
+        self.activation = _activation(activation)
+
+    def forward(self, x: Tensor) -> Tensor:
+        """x : shape (batch, in_channels, samples) -> (batch, out_channels, frames)"""
+        x = self.conv(x)
+        if isinstance(self.norm, nn.LayerNorm):
+            x = self.norm(x.transpose(1, 2)).transpose(1, 2)
+        elif self.norm is not None:
+            x = self.norm(x)
+        return self.activation(x)
+
+
+class FeatureEncoder(nn.Module):
+    """The convolutional stack over the raw 16 kHz waveform."""
+
+    def __init__(self, channels: tuple[int, ...], kernels: tuple[int, ...],
+                 strides: tuple[int, ...], bias: bool, norm: str, activation: str):
+        super().__init__()
+        blocks = []
+        in_channels = 1
+        for i, (out_channels, kernel, stride) in enumerate(zip(channels, kernels, strides)):
+            block_norm = norm if (norm == "layer" or i == 0) else None
+            blocks.append(ConvBlock(in_channels, out_channels, kernel, stride, bias,
+                                    block_norm, activation))
+            in_channels = out_channels
+        self.blocks = nn.ModuleList(blocks)
+        self.kernels = kernels
+        self.strides = strides
+
+    def forward(self, waveform: Tensor) -> Tensor:
+        """waveform : shape (batch, samples) -> features, shape (batch, frames, channels)"""
+        x = waveform[:, None, :]
+        for block in self.blocks:
+            x = block(x)
+        return x.transpose(1, 2)
+
+    def output_lengths(self, lengths: Tensor) -> Tensor:
+        """Number of frames produced from ``lengths`` samples (integer tensor)."""
+        for kernel, stride in zip(self.kernels, self.strides):
+            lengths = torch.div(lengths - kernel, stride, rounding_mode="floor") + 1
+        return lengths.clamp(min=0)
+
+
+class FeatureProjection(nn.Module):
+    def __init__(self, in_channels: int, hidden_size: int, eps: float, dropout: float):
+        super().__init__()
+        self.norm = nn.LayerNorm(in_channels, eps=eps)
+        self.linear = nn.Linear(in_channels, hidden_size)
+        self.dropout = nn.Dropout(dropout)
+
+    def forward(self, features: Tensor) -> tuple[Tensor, Tensor]:
+        """features : (batch, frames, channels) -> (projected (batch, frames, hidden), normalised features)"""
+        normed = self.norm(features)
+        return self.dropout(self.linear(normed)), normed
+
+
+class PositionalConvEmbedding(nn.Module):
+    """Relative positions from a wide grouped convolution over time, weight-normalised over the kernel axis."""
+
+    def __init__(self, hidden_size: int, kernel: int, groups: int, activation: str):
+        super().__init__()
+        conv = nn.Conv1d(hidden_size, hidden_size, kernel, padding=kernel // 2, groups=groups)
+        self.conv = nn.utils.parametrizations.weight_norm(conv, name="weight", dim=2)
+        # An even kernel with padding kernel // 2 yields one frame too many.
+        self.trim = 1 if kernel % 2 == 0 else 0
+        self.activation = _activation(activation)
+
+    def forward(self, x: Tensor) -> Tensor:
+        """x : (batch, frames, hidden) -> position embedding of the same shape"""
+        y = self.conv(x.transpose(1, 2))
+        if self.trim:
+            y = y[:, :, : -self.trim]
+        return self.activation(y).transpose(1, 2)
+
+    def fold_weight_norm(self) -> None:
+        """Replace the weight-norm parametrisation by its current value (inference only)."""
+        nn.utils.parametrize.remove_parametrizations(self.conv, "weight")
+
+
+class SelfAttention(nn.Module):
+    """Multi-head self-attention with one fused input projection, through SDPA."""
+
+    def __init__(self, hidden_size: int, num_heads: int, dropout: float):
+        super().__init__()
+        self.num_heads = num_heads
+        self.qkv = nn.Linear(hidden_size, 3 * hidden_size)
+        self.out = nn.Linear(hidden_size, hidden_size)
+        self.dropout = dropout
+
+    def forward(self, x: Tensor, key_mask: Tensor | None = None) -> Tensor:
+        """x : (batch, frames, hidden); key_mask : bool (batch, 1, 1, frames), True where a frame may be attended."""
+        batch, frames, hidden = x.shape
+        q, k, v = (self.qkv(x)
+                   .view(batch, frames, 3, self.num_heads, hidden // self.num_heads)
+                   .permute(2, 0, 3, 1, 4))
+        y = F.scaled_dot_product_attention(q, k, v, attn_mask=key_mask,
+                                           dropout_p=self.dropout if self.training else 0.0)
+        return self.out(y.transpose(1, 2).reshape(batch, frames, hidden))
+
+
+class FeedForward(nn.Module):
+    def __init__(self, hidden_size: int, ffn_size: int, activation: str,
+                 activation_dropout: float, dropout: float):
+        super().__init__()
+        self.inner = nn.Linear(hidden_size, ffn_size)
+        self.activation = _activation(activation)
+        self.activation_dropout = nn.Dropout(activation_dropout)
+        self.outer = nn.Linear(ffn_size, hidden_size)
+        self.dropout = nn.Dropout(dropout)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.dropout(self.outer(self.activation_dropout(self.activation(self.inner(x)))))
+
+
+class EncoderLayer(nn.Module):
+    """One Transformer block; ``pre_norm`` selects the stable-layer-norm arrangement."""
+
+    def __init__(self, hidden_size: int, num_heads: int, ffn_size: int, pre_norm: bool,
+                 eps: float, activation: str, dropout: float, attention_dropout: float,
+                 activation_dropout: float):
+        super().__init__()
+        self.pre_norm = pre_norm
+        self.attention = SelfAttention(hidden_size, num_heads, attention_dropout)
+        self.attention_norm = nn.LayerNorm(hidden_size, eps=eps)
+        self.dropout = nn.Dropout(dropout)
+        self.feed_forward = FeedForward(hidden_size, ffn_size, activation, activation_dropout, dropout)
+        self.ffn_norm = nn.LayerNorm(hidden_size, eps=eps)
+
+    def forward(self, x: Tensor, key_mask: Tensor | None = None) -> Tensor:
+        if self.pre_norm:
+            x = x + self.dropout(self.attention(self.attention_norm(x), key_mask))
+            return x + self.feed_forward(self.ffn_norm(x))
+        x = self.attention_norm(x + self.dropout(self.attention(x, key_mask)))
+        return self.ffn_norm(x + self.feed_forward(x))
+
+
+class Transformer(nn.Module):
+    """The context network: positional convolution, then the blocks.
+
+    Post-norm (BASE) normalises after adding positions; pre-norm (LARGE)
+    normalises after the last block.
+    """
+
+    def __init__(self, pos_conv: PositionalConvEmbedding, layers: list[EncoderLayer],
+                 hidden_size: int, pre_norm: bool, eps: float, dropout: float, layerdrop: float):
+        super().__init__()
+        self.pos_conv = pos_conv
+        self.norm = nn.LayerNorm(hidden_size, eps=eps)
+        self.dropout = nn.Dropout(dropout)
+        self.layers = nn.ModuleList(layers)
+        self.pre_norm = pre_norm
+        self.layerdrop = layerdrop
+
+    def forward(self, x: Tensor, padding: Tensor | None = None) -> Tensor:
+        """x : (batch, frames, hidden); padding : bool (batch, frames), True on padded frames."""
+        key_mask = None
+        if padding is not None:
+            x = x.masked_fill(padding[..., None], 0.0)
+            key_mask = ~padding[:, None, None, :]
+        x = x + self.pos_conv(x)
+        if not self.pre_norm:
+            x = self.norm(x)
+        x = self.dropout(x)
+        for layer in self.layers:
+            if self.training and self.layerdrop > 0 and torch.rand(()) < self.layerdrop:
+                continue
+            x = layer(x, key_mask)
+        if self.pre_norm:
+            x = self.norm(x)
+        return x
+
+
+class GumbelQuantizer(nn.Module):
+    """Product quantisation: G codebooks of V entries, chosen by a straight-through Gumbel softmax.
+
+    In training the choice is a hard Gumbel-softmax sample at ``temperature``
+    (gradients flow through the soft probabilities); in evaluation it is the
+    arg-max. The codevector is the concatenation of the G chosen entries.
+    """
+
+    def __init__(self, in_channels: int, codebooks: int, entries: int, codevector_dim: int):
+        super().__init__()
+        if codevector_dim % codebooks:
+            raise ValueError("codevector_dim must be divisible by the number of codebooks")
+        self.codebooks = codebooks
+        self.entries = entries
+        self.logits = nn.Linear(in_channels, codebooks * entries)
+        self.codevectors = nn.Parameter(torch.empty(1, codebooks * entries, codevector_dim // codebooks))
+        nn.init.uniform_(self.codevectors)
+        self.temperature = 2.0
+
+    def forward(self, features: Tensor, mask: Tensor | None = None) -> tuple[Tensor, Tensor]:
+        """features : (batch, frames, channels); mask : bool (batch, frames) of the steps that count.
+
+        Returns the codevectors, shape (batch, frames, codevector_dim), and the
+        perplexity of the codebook usage over the counted steps, summed over
+        codebooks (G * V when every entry is used equally).
+        """
+        batch, frames, _ = features.shape
+        logits = self.logits(features).view(batch * frames, self.codebooks, self.entries)
+        if self.training:
+            choice = F.gumbel_softmax(logits.float(), tau=self.temperature, hard=True).type_as(logits)
+            usage = logits.float().softmax(dim=-1)
+        else:
+            choice = F.one_hot(logits.argmax(dim=-1), self.entries).type_as(logits)
+            usage = choice
+        perplexity = self._perplexity(usage, mask)
+        codebook = self.codevectors.view(self.codebooks, self.entries, -1)
+        vectors = torch.einsum("ngv,gvd->ngd", choice, codebook.type_as(choice))
+        return vectors.reshape(batch, frames, -1), perplexity
+
+    @staticmethod
+    def _perplexity(probs: Tensor, mask: Tensor | None) -> Tensor:
+        if mask is None:
+            marginal = probs.mean(dim=0)
+        else:
+            weights = mask.reshape(-1, 1, 1).to(probs.dtype)
+            marginal = (probs * weights).sum(dim=0) / weights.sum()
+        return torch.exp(-torch.xlogy(marginal, marginal).sum(dim=-1)).sum()
+
+
+class Encoded(NamedTuple):
+    """What `Wav2Vec2.forward` returns.
+
+    context : (batch, frames, hidden), the Transformer output
+    features : (batch, frames, channels), the feature encoder output (before its layer norm)
+    normed_features : the same after the projection's layer norm (the quantizer's input)
+    padding : bool (batch, frames), True on padded frames, or None for an unpadded batch
+    """
+
+    context: Tensor
+    features: Tensor
+    normed_features: Tensor
+    padding: Tensor | None
+
+
+class Wav2Vec2(nn.Module):
+    def __init__(self, arch: Architecture):
+        super().__init__()
+        self.arch = arch
+        self.feature_encoder = FeatureEncoder(arch.conv_channels, arch.conv_kernels, arch.conv_strides,
+                                              arch.conv_bias, arch.feature_norm, arch.activation)
+        self.feature_projection = FeatureProjection(arch.conv_channels[-1], arch.hidden_size,
+                                                    arch.layer_norm_eps, arch.feature_dropout)
+        self.mask_embedding = nn.Parameter(torch.empty(arch.hidden_size).uniform_())
+        layers = [EncoderLayer(arch.hidden_size, arch.num_heads, arch.ffn_size, arch.pre_norm,
+                               arch.layer_norm_eps, arch.activation, arch.dropout,
+                               arch.attention_dropout, arch.activation_dropout)
+                  for _ in range(arch.num_layers)]
+        pos_conv = PositionalConvEmbedding(arch.hidden_size, arch.pos_conv_kernel,
+                                           arch.pos_conv_groups, arch.activation)
+        self.transformer = Transformer(pos_conv, layers, arch.hidden_size, arch.pre_norm,
+                                       arch.layer_norm_eps, arch.dropout, arch.layerdrop)
+        if arch.quantizer:
+            self.quantizer_dropout = nn.Dropout(arch.quantizer_input_dropout)
+            self.quantizer = GumbelQuantizer(arch.conv_channels[-1], arch.codebooks,
+                                             arch.codebook_entries, arch.codevector_dim)
+            self.project_context = nn.Linear(arch.hidden_size, arch.projection_dim)
+            self.project_targets = nn.Linear(arch.codevector_dim, arch.projection_dim)
+        else:
+            self.quantizer = None
+        if arch.vocab_size:
+            self.ctc_dropout = nn.Dropout(arch.final_dropout)
+            self.ctc_head = nn.Linear(arch.hidden_size, arch.vocab_size)
+        else:
+            self.ctc_head = None
+
+    def padding_mask(self, lengths: Tensor | None, frames: int) -> Tensor | None:
+        """Bool (batch, frames), True on frames made from padding; None when ``lengths`` is None."""
+        if lengths is None:
+            return None
+        frame_lengths = self.feature_encoder.output_lengths(lengths)
+        return torch.arange(frames, device=lengths.device)[None, :] >= frame_lengths[:, None]
+
+    def forward(self, waveform: Tensor, lengths: Tensor | None = None,
+                mask: Tensor | None = None) -> Encoded:
+        """Encode a batch of waveforms.
+
+        waveform : (batch, samples), 16 kHz, normalised as the model expects
+        lengths : (batch,) valid samples per row, or None when no row is padded
+        mask : bool (batch, frames), steps replaced by the learned mask embedding
+        """
+        features = self.feature_encoder(waveform)
+        projected, normed = self.feature_projection(features)
+        if mask is not None:
+            projected = torch.where(mask[..., None], self.mask_embedding.to(projected.dtype), projected)
+        padding = self.padding_mask(lengths, features.shape[1])
+        return Encoded(self.transformer(projected, padding), features, normed, padding)
+
+    def ctc_logits(self, waveform: Tensor, lengths: Tensor | None = None,
+                   mask: Tensor | None = None) -> Tensor:
+        """Unnormalised CTC scores, shape (batch, frames, vocab_size)."""
+        if self.ctc_head is None:
+            raise ValueError("this model has no CTC head (it is a pretrained-only model)")
+        context = self.forward(waveform, lengths, mask).context
+        return self.ctc_head(self.ctc_dropout(context))
+
+    def pretraining_targets(self, encoded: Encoded, mask: Tensor | None) -> tuple[Tensor, Tensor, Tensor]:
+        """Projected context, projected quantized targets and codebook perplexity.
+
+        Returns (context (batch, frames, projection_dim), targets (same shape),
+        perplexity (scalar)), the perplexity counted over the ``mask``ed steps.
+        """
+        if self.quantizer is None:
+            raise ValueError("this model has no quantizer (it is a fine-tuned model)")
+        quantized, perplexity = self.quantizer(self.quantizer_dropout(encoded.normed_features), mask)
+        return self.project_context(encoded.context), self.project_targets(quantized), perplexity
+
+    def freeze_for_inference(self) -> "Wav2Vec2":
+        """Evaluation mode with the positional weight norm folded in; the model can no longer be trained."""
+        self.eval()
+        self.transformer.pos_conv.fold_weight_norm()
+        for parameter in self.parameters():
+            parameter.requires_grad_(False)
+        return self
+
+
+def contrastive_logits(context: Tensor, targets: Tensor, negatives: Tensor, temperature: float) -> Tensor:
+    """Scores of the true target against distractors at every step.
+
+    context, targets : (batch, frames, dim), the projected context and quantized targets
+    negatives : long (batch, frames, K), for each step the frames (of the same
+        utterance) whose targets serve as distractors
+    Returns (batch, frames, 1 + K): cosine similarity / temperature, the true
+    target first; a distractor identical to the true target scores -inf.
+    """
+    batch, frames, dim = targets.shape
+    k = negatives.shape[-1]
+    distractors = targets.gather(1, negatives.reshape(batch, frames * k, 1).expand(-1, -1, dim))
+    distractors = distractors.view(batch, frames, k, dim)
+    candidates = torch.cat([targets[:, :, None], distractors], dim=2)
+    logits = F.cosine_similarity(context[:, :, None].float(), candidates.float(), dim=-1)
+    logits = (logits / temperature).type_as(targets)
+    same = (distractors == targets[:, :, None]).all(dim=-1)
+    return torch.cat([logits[..., :1], logits[..., 1:].masked_fill(same, float("-inf"))], dim=-1)

@@ -1,0 +1,76 @@
+"""Vocabularies and text normalisation, as a model folder describes them."""
+
+import re
+import unicodedata
+from dataclasses import dataclass, field
+
+CASES = ("lower", "upper", "keep")
+
+
+@dataclass(frozen=True)
+class TextRules:
+    """How text is normalised for a model: for training transcripts and for the text it outputs.
+
+    case : "lower", "upper" or "keep"
+    """
+
+    case: str = "lower"
+
+    def __post_init__(self):
+        if self.case not in CASES:
+            raise ValueError(f"text case must be one of {', '.join(CASES)}, not {self.case!r}")
+
+    def apply(self, text: str) -> str:
+        text = unicodedata.normalize("NFC", text)
+        if self.case == "lower":
+            text = text.lower()
+        elif self.case == "upper":
+            text = text.upper()
+        return re.sub(r"\s+", " ", text).strip()
+
+    def to_dict(self) -> dict:
+        return {"case": self.case}
+
+    @classmethod
+    def from_dict(cls, values: dict) -> "TextRules":
+        return cls(**values)
+
+
+@dataclass(frozen=True)
+class Vocabulary:
+    """The output symbols of a CTC head, in index order.
+
+    ``blank`` is the index of the CTC blank; ``delimiter`` the token that
+    separates words (written as a space); ``special`` the tokens that never
+    appear in text (sentence marks, unknown).
+    """
+
+    tokens: tuple[str, ...]
+    blank: int
+    delimiter: str | None = "|"
+    special: frozenset[str] = field(default_factory=frozenset)
+
+    def __post_init__(self):
+        if len(set(self.tokens)) != len(self.tokens):
+            raise ValueError("the vocabulary lists a token twice")
+        if not 0 <= self.blank < len(self.tokens):
+            raise ValueError(f"the blank index {self.blank} is outside the vocabulary of {len(self.tokens)}")
+
+    def __len__(self) -> int:
+        return len(self.tokens)
+
+    def is_delimiter(self, index: int) -> bool:
+        return self.tokens[index] == self.delimiter
+
+    def is_silent(self, index: int) -> bool:
+        """True for the blank and special tokens, which write nothing."""
+        return index == self.blank or self.tokens[index] in self.special
+
+    def to_dict(self) -> dict:
+        return {"tokens": list(self.tokens), "blank": self.blank, "delimiter": self.delimiter,
+                "special": sorted(self.special)}
+
+    @classmethod
+    def from_dict(cls, values: dict) -> "Vocabulary":
+        return cls(tuple(values["tokens"]), int(values["blank"]), values.get("delimiter"),
+                   frozenset(values.get("special", ())))

@@ -1,0 +1,1 @@
+"""Training: data, pretraining, fine-tuning, evaluation, synthetic speech. No Qt here."""
