@@ -111,6 +111,8 @@ class AudioFile:
         first_block = max(start // self._block_samples - margin, 0)
         last_block = stop // self._block_samples + 1 + margin
         frames = self._read_frames(first_block * self._block_frames, last_block * self._block_frames)
+        if len(frames) == 0:  # the stream ends before its header said
+            return frames
         samples = resampler(torch.from_numpy(frames)).numpy()
         offset = first_block * self._block_samples
         return samples[start - offset : stop - offset]
@@ -137,11 +139,12 @@ class AudioFile:
             first, frames = start, frames[start - first :]
         else:
             while position < start:
-                skipped = len(self._file.read(min(start - position, _SKIP_FRAMES), dtype="float32"))
-                if skipped == 0:
-                    break
+                skipped = len(self._decode(min(start - position, _SKIP_FRAMES)))
+                if skipped == 0:  # the stream ends before its header said
+                    self._decoded = (position, frames[:0])
+                    return frames[:0]
                 position += skipped
-            first, frames = position, frames[:0]
+            first, frames = start, frames[:0]
         if stop > first + len(frames):
             frames = np.concatenate([frames, self._decode(stop - first - len(frames))])
         self._decoded = (first, frames)
