@@ -1,0 +1,159 @@
+"""The `vivavoce` command: one entry point, with subcommands.
+
+Every command calls the same engine functions the GUI uses. A user error
+prints one line on stderr and exits with status 2; programming errors stay
+tracebacks.
+"""
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from engine.errors import VivavoceError
+
+EXIT_USER_ERROR = 2
+
+
+def _fail(message: str) -> None:
+    print(f"vivavoce: error: {message}", file=sys.stderr)
+
+
+def _warn(message: str) -> None:
+    print(f"vivavoce: warning: {message}", file=sys.stderr)
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):
+        self.print_usage(sys.stderr)
+        _fail(message)
+        raise SystemExit(EXIT_USER_ERROR)
+
+
+def _transcribe(args) -> int:
+    from tqdm import tqdm
+
+    from engine.audio import AudioFile
+    from engine.device import resolve_device
+    from engine.formats import atomic_write_text, render
+    from engine.recognizer import Recognizer
+    from engine.store import load_model
+
+    output = Path(args.output) if args.output else None
+    if output is not None and len(args.files) > 1 and not output.is_dir():
+        raise VivavoceError(f"--output {output}: with several files, give an existing folder")
+    device = resolve_device(args.device)
+    loaded = load_model(args.model)
+    recognizer = Recognizer(loaded, device, on_warning=_warn)
+    model_name = loaded.config.name or str(loaded.path)
+    status = 0
+    for name in args.files:
+        try:
+            with AudioFile(name) as audio:
+                bar = tqdm(total=round(audio.duration, 1), unit="s", desc=Path(name).name,
+                           disable=None if audio.duration > 60 else True, file=sys.stderr)
+                with bar:
+                    transcript = recognizer.transcribe(
+                        audio, progress=lambda done, total: bar.update(round(done, 1) - bar.n))
+        except VivavoceError as error:
+            _fail(str(error))
+            status = EXIT_USER_ERROR
+            continue
+        text = render(transcript, args.format, file=name, model=model_name)
+        if output is None:
+            sys.stdout.write(text if text.endswith("\n") else text + "\n")
+            sys.stdout.flush()
+        else:
+            target = output / f"{Path(name).stem}.{args.format}" if output.is_dir() else output
+            atomic_write_text(target, text if text.endswith("\n") else text + "\n")
+    return status
+
+
+def _models(args) -> int:
+    from engine import store
+
+    if args.action == "list":
+        entries = store.list_models()
+        if not entries:
+            print(f"no models installed (the store is {store.models_dir()})")
+        for entry in entries:
+            where = "bundled" if entry.bundled else str(entry.path)
+            print(f"{entry.name:24} {entry.config.kind:10} {entry.config.language or '-':6} {where}")
+    elif args.action == "import":
+        entry = store.import_model(args.path, args.name)
+        print(f"installed {entry.name} ({entry.config.kind}) in {entry.path}")
+    elif args.action == "remove":
+        print(f"removed {store.remove_model(args.name)}")
+    elif args.action == "info":
+        loaded = store.load_model(args.name)
+        info = {"name": loaded.config.name, "path": str(loaded.path), "kind": loaded.config.kind,
+                "language": loaded.config.language,
+                "parameters": store.parameter_count(loaded),
+                "vocabulary": list(loaded.config.vocabulary.tokens) if loaded.config.vocabulary else None,
+                "architecture": loaded.config.architecture.to_dict()}
+        print(json.dumps(info, indent=2, ensure_ascii=False))
+    return 0
+
+
+def _devices(args) -> int:
+    from engine.device import compute_devices
+
+    print("compute devices:")
+    for device in compute_devices():
+        details = ", ".join(f"{k} {v}" for k, v in device.items() if k not in ("device", "name"))
+        print(f"  {device['device']:8} {device['name']} ({details})")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from engine.formats import FORMATS
+
+    parser = _Parser(prog="vivavoce", description="Private, on-device live captions with wav2vec 2.0.")
+    commands = parser.add_subparsers(dest="command", parser_class=_Parser, metavar="COMMAND")
+
+    transcribe = commands.add_parser("transcribe", help="transcribe audio files to text, SRT, VTT or JSON")
+    transcribe.add_argument("files", nargs="+", metavar="FILE",
+                            help="WAV, FLAC, OGG or MP3, any sample rate and channel count")
+    transcribe.add_argument("--model", help="an installed model's name, or a model folder "
+                            "(Vivavoce or Hugging Face layout)")
+    transcribe.add_argument("--format", choices=FORMATS, default="txt")
+    transcribe.add_argument("--output", help="the output file (a folder when several files are given); "
+                            "default: standard output")
+    transcribe.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
+    transcribe.set_defaults(run=_transcribe)
+
+    models = commands.add_parser("models", help="list, import, inspect and remove models")
+    actions = models.add_subparsers(dest="action", required=True, parser_class=_Parser, metavar="ACTION")
+    actions.add_parser("list", help="the installed and bundled models")
+    imports = actions.add_parser("import", help="install a Vivavoce or Hugging Face model folder")
+    imports.add_argument("path")
+    imports.add_argument("--name", help="the name to install it under (default: the folder's name)")
+    remove = actions.add_parser("remove", help="delete an installed model")
+    remove.add_argument("name")
+    info = actions.add_parser("info", help="what a model is: kind, size, vocabulary, architecture")
+    info.add_argument("name", help="a model name or folder")
+    models.set_defaults(run=_models)
+
+    devices = commands.add_parser("devices", help="list compute devices")
+    devices.set_defaults(run=_devices)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 0
+    try:
+        return args.run(args)
+    except VivavoceError as error:
+        _fail(str(error))
+        return EXIT_USER_ERROR
+    except KeyboardInterrupt:
+        _fail("interrupted")
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Bundled resources (default models, icons, a sample recording), found with importlib.resources."""

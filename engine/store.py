@@ -1,0 +1,155 @@
+"""The model store: installed models in the user's data folder, and the bundled ones.
+
+A model is named on the command line by the name of an installed or bundled
+model, or by a path to a Vivavoce model folder or a Hugging Face wav2vec 2.0
+folder. Installing copies a model in as a Vivavoce folder, atomically: a
+failed import leaves nothing behind.
+"""
+
+import datetime
+import importlib.resources
+import os
+import re
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import platformdirs
+
+from .errors import ModelError
+from .hf_import import is_hf_folder, load_hf_folder
+from .modelfolder import (CARD, CONFIG, LoadedModel, ModelConfig, is_model_folder,
+                          load_model_folder, read_config, save_model_folder)
+
+DEFAULT_MODEL = "default"
+
+
+def data_dir() -> Path:
+    """The user's Vivavoce data folder (VIVAVOCE_DATA_DIR overrides the platform's)."""
+    override = os.environ.get("VIVAVOCE_DATA_DIR")
+    return Path(override) if override else Path(platformdirs.user_data_dir("vivavoce", appauthor=False))
+
+
+def models_dir() -> Path:
+    return data_dir() / "models"
+
+
+def bundled_models_dir() -> Path | None:
+    """The models shipped inside the application, if any."""
+    folder = importlib.resources.files("assets") / "models"
+    return Path(str(folder)) if folder.is_dir() else None
+
+
+@dataclass
+class ModelEntry:
+    name: str
+    path: Path
+    config: ModelConfig
+    bundled: bool
+
+
+def list_models() -> list[ModelEntry]:
+    """Installed models, then bundled ones not shadowed by an installed model of the same name."""
+    entries: dict[str, ModelEntry] = {}
+    for root, bundled in ((models_dir(), False), (bundled_models_dir(), True)):
+        if root is None or not root.is_dir():
+            continue
+        for folder in sorted(root.iterdir()):
+            if folder.name.startswith(".") or folder.name in entries or not is_model_folder(folder):
+                continue
+            entries[folder.name] = ModelEntry(folder.name, folder, read_config(folder), bundled)
+    return list(entries.values())
+
+
+def resolve_model(spec: str | None) -> Path:
+    """The folder that ``spec`` (a model name or a path; None for the default) refers to."""
+    if spec is None:
+        spec = DEFAULT_MODEL
+        installed = {entry.name: entry.path for entry in list_models()}
+        if spec not in installed:
+            raise ModelError("no model given and no default model is installed: pass --model NAME|PATH "
+                             "(`vivavoce models list` shows the installed ones)")
+        return installed[spec]
+    path = Path(spec).expanduser()
+    if path.is_dir():
+        return path
+    if path.exists():
+        raise ModelError(f"{spec}: a model is a folder (config.json and weights), not a file")
+    for entry in list_models():
+        if entry.name == spec:
+            return entry.path
+    if os.sep in spec or spec.startswith("."):
+        raise ModelError(f"{spec}: no such model folder")
+    names = ", ".join(entry.name for entry in list_models()) or "none"
+    raise ModelError(f"{spec}: no such model (installed: {names})")
+
+
+def load_model(spec: str | None) -> LoadedModel:
+    """Load a model by name or path: a Vivavoce folder or a Hugging Face folder, read directly."""
+    path = resolve_model(spec)
+    if is_hf_folder(path):
+        return load_hf_folder(path)
+    if not (path / CONFIG).is_file():
+        raise ModelError(f"{path}: not a model folder ({CONFIG} is missing)")
+    return load_model_folder(path)
+
+
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+
+
+def import_model(source: str, name: str | None = None) -> ModelEntry:
+    """Install the model at ``source`` into the store under ``name`` (default: the folder's name)."""
+    path = Path(source).expanduser()
+    if not path.is_dir():
+        raise ModelError(f"{source}: no such model folder")
+    name = name or path.resolve().name
+    if not _NAME.match(name):
+        raise ModelError(f"--name {name!r}: use letters, digits, '.', '_' and '-' (at most 64)")
+    target = models_dir() / name
+    if target.exists():
+        raise ModelError(f"a model named {name!r} is already installed ({target}); "
+                         f"remove it first or choose another --name")
+    loaded = load_model(str(path))
+    loaded.config.name = name
+    card_file = path / CARD
+    if is_model_folder(path) and card_file.is_file():
+        card = card_file.read_text(encoding="utf-8")
+    else:
+        card = model_card(loaded, imported_from=path)
+    save_model_folder(loaded.model, loaded.config, target, card)
+    return ModelEntry(name, target, loaded.config, bundled=False)
+
+
+def remove_model(name: str) -> Path:
+    for entry in list_models():
+        if entry.name == name:
+            if entry.bundled:
+                raise ModelError(f"{name}: a bundled model cannot be removed")
+            shutil.rmtree(entry.path)
+            return entry.path
+    raise ModelError(f"{name}: no such installed model")
+
+
+def parameter_count(loaded: LoadedModel) -> int:
+    return sum(p.numel() for p in loaded.model.parameters())
+
+
+def model_card(loaded: LoadedModel, imported_from: Path) -> str:
+    """A model card for an imported model: where it came from and what it is."""
+    config, arch = loaded.config, loaded.config.architecture
+    vocab = config.vocabulary
+    lines = [
+        f"# {config.name}", "",
+        f"Imported on {datetime.date.today().isoformat()} from `{imported_from.resolve()}`.", "",
+        f"- kind: {config.kind}",
+        f"- parameters: {parameter_count(loaded) / 1e6:.1f} M",
+        f"- Transformer: {arch.num_layers} blocks, {arch.hidden_size} wide, {arch.num_heads} heads, "
+        f"{'pre-norm (stable layer norm)' if arch.pre_norm else 'post-norm'}",
+        f"- feature encoder: {len(arch.conv_channels)} convolutions, {arch.feature_norm} norm",
+        f"- per-utterance input normalisation: {'yes' if config.normalize_input else 'no'}",
+    ]
+    if vocab is not None:
+        lines.append(f"- vocabulary: {len(vocab)} tokens, text case {config.text.case}")
+    lines += ["", "Training data and error rates: see the model's original card; "
+              "Vivavoce has not measured this model."]
+    return "\n".join(lines) + "\n"
