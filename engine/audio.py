@@ -6,9 +6,11 @@ decodes only the source frames it needs, so memory stays flat however long
 the file is, and its samples equal those of resampling the whole file.
 """
 
+import contextlib
 import functools
 import math
 import os
+import sys
 
 import numpy as np
 import soundfile
@@ -31,6 +33,25 @@ _DECODED_FORWARD = {"OGG", "MP3"}
 
 # How many source frames to decode at a time when skipping ahead in them.
 _SKIP_FRAMES = 1 << 16
+
+
+@contextlib.contextmanager
+def _native_stderr_silenced():
+    """Silence file descriptor 2 for a moment.
+
+    libsndfile's MP3 decoder (libmpg123) prints notes about malformed data
+    straight to the process's stderr; the user gets our one-line error instead.
+    """
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, 2)
+        os.close(devnull)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
 
 
 @functools.lru_cache(maxsize=8)
@@ -56,9 +77,13 @@ class AudioFile:
         if os.path.getsize(self.path) == 0:
             raise AudioError(f"{self.path}: the file is empty")
         try:
-            self._file = soundfile.SoundFile(self.path)
+            with _native_stderr_silenced():
+                self._file = soundfile.SoundFile(self.path)
         except soundfile.LibsndfileError as error:
-            raise AudioError(f"{self.path}: not a readable audio file ({_one_line(error.error_string)})") from None
+            reason = _one_line(error.error_string)
+            if "not a regular file" in reason:  # what libsndfile says when even its MP3 probe fails
+                reason = "format not recognised"
+            raise AudioError(f"{self.path}: not a readable audio file ({reason})") from None
         if self._file.frames == 0:
             self._file.close()
             raise AudioError(f"{self.path}: contains no audio")
@@ -152,8 +177,10 @@ class AudioFile:
 
     def _decode(self, count: int) -> np.ndarray:
         """The next ``count`` source frames (fewer at the end), averaged over channels."""
+        quiet = _native_stderr_silenced() if self._file.format == "MP3" else contextlib.nullcontext()
         try:
-            frames = self._file.read(count, dtype="float32", always_2d=True)
+            with quiet:
+                frames = self._file.read(count, dtype="float32", always_2d=True)
         except soundfile.LibsndfileError as error:
             raise AudioError(f"{self.path}: cannot be decoded ({_one_line(error.error_string)})") from None
         return frames.mean(axis=1, dtype=np.float32)
