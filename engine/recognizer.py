@@ -99,6 +99,7 @@ class Recognizer:
             ids[core_start:core_end] = window_ids[core_start - first: core_end - first]
             probs[core_start:core_end] = window_probs[core_start - first: core_end - first]
             if progress:
-                progress(min(audio.duration, core_end * self.frame_seconds), audio.duration)
+                done = audio.duration if core_end == total else core_end * self.frame_seconds
+                progress(done, audio.duration)
         words = decode_words(ids, probs, self.vocabulary, self.config.text, self.frame_seconds)
         return Transcript(words, audio.duration)
