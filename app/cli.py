@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 from engine.errors import VivavoceError
+from training.cli import add_commands as add_training_commands
 
 EXIT_USER_ERROR = 2
 
@@ -136,6 +137,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     devices = commands.add_parser("devices", help="list compute devices")
     devices.set_defaults(run=_devices)
+
+    train = commands.add_parser("train", help="inspect data, pretrain, fine-tune and evaluate models")
+    add_training_commands(train.add_subparsers(dest="stage", required=True, parser_class=_Parser,
+                                               metavar="STAGE"), _Parser)
     return parser
 
 

@@ -16,7 +16,7 @@ Every size is an `Architecture` (plain numbers, saved in a model folder's
 config.json); `Wav2Vec2(arch)` builds the modules with explicit arguments.
 """
 
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, fields, replace
 from typing import NamedTuple
 
 import torch
@@ -397,17 +397,20 @@ class Wav2Vec2(nn.Module):
         return torch.arange(frames, device=lengths.device)[None, :] >= frame_lengths[:, None]
 
     def forward(self, waveform: Tensor, lengths: Tensor | None = None,
-                mask: Tensor | None = None) -> Encoded:
+                mask: Tensor | None = None, channel_mask: Tensor | None = None) -> Encoded:
         """Encode a batch of waveforms.
 
         waveform : (batch, samples), 16 kHz, normalised as the model expects
         lengths : (batch,) valid samples per row, or None when no row is padded
         mask : bool (batch, frames), steps replaced by the learned mask embedding
+        channel_mask : bool (batch, hidden), channels zeroed at every step (fine-tuning's SpecAugment)
         """
         features = self.feature_encoder(waveform)
         projected, normed = self.feature_projection(features)
         if mask is not None:
             projected = torch.where(mask[..., None], self.mask_embedding.to(projected.dtype), projected)
+        if channel_mask is not None:
+            projected = projected.masked_fill(channel_mask[:, None, :], 0.0)
         padding = self.padding_mask(lengths, features.shape[1])
         return Encoded(self.transformer(projected, padding), features, normed, padding)
 
@@ -457,3 +460,17 @@ def contrastive_logits(context: Tensor, targets: Tensor, negatives: Tensor, temp
     logits = (logits / temperature).type_as(targets)
     same = (distractors == targets[:, :, None]).all(dim=-1)
     return torch.cat([logits[..., :1], logits[..., 1:].masked_fill(same, float("-inf"))], dim=-1)
+
+
+def with_heads(model: Wav2Vec2, quantizer: bool, vocab_size: int) -> Wav2Vec2:
+    """The same network with the heads asked for: shared weights copied, heads it lacked made fresh.
+
+    Continuing pretraining from a fine-tuned model adds a quantizer; fine-tuning a
+    pretrained model swaps the quantizer for a CTC head of ``vocab_size`` outputs
+    (a CTC head of the same size is kept, to adapt a model to a new voice).
+    """
+    new = Wav2Vec2(replace(model.arch, quantizer=quantizer, vocab_size=vocab_size))
+    target = new.state_dict()
+    shared = {k: v for k, v in model.state_dict().items() if k in target and v.shape == target[k].shape}
+    new.load_state_dict(shared, strict=False)
+    return new

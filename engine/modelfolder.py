@@ -156,7 +156,8 @@ def load_model_folder(path: Path) -> LoadedModel:
 def save_model_folder(model: Wav2Vec2, config: ModelConfig, path: Path, card: str) -> Path:
     """Write config.json, model.safetensors and README.md atomically into ``path``.
 
-    An existing folder at ``path`` is replaced only once the new one is complete.
+    An existing folder at ``path`` is replaced only once the new one is
+    complete; other files and folders in it (a training run's state) are kept.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -174,6 +175,9 @@ def save_model_folder(model: Wav2Vec2, config: ModelConfig, path: Path, card: st
             shutil.rmtree(old, ignore_errors=True)
             path.rename(old)
             staging.rename(path)
+            for entry in old.iterdir():  # what else lives in the folder (a training run's state) stays
+                if entry.name not in (WEIGHTS, CONFIG, CARD):
+                    entry.rename(path / entry.name)
             shutil.rmtree(old)
         else:
             staging.rename(path)

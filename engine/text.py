@@ -12,9 +12,11 @@ class TextRules:
     """How text is normalised for a model: for training transcripts and for the text it outputs.
 
     case : "lower", "upper" or "keep"
+    strip_punctuation : replace punctuation and symbols by spaces, keeping apostrophes inside words
     """
 
     case: str = "lower"
+    strip_punctuation: bool = True
 
     def __post_init__(self):
         if self.case not in CASES:
@@ -26,10 +28,13 @@ class TextRules:
             text = text.lower()
         elif self.case == "upper":
             text = text.upper()
+        if self.strip_punctuation:
+            text = "".join(c if c == "'" or unicodedata.category(c)[0] not in "PS" else " " for c in text)
+            text = re.sub(r"(?<!\w)'|'(?!\w)", " ", text)
         return re.sub(r"\s+", " ", text).strip()
 
     def to_dict(self) -> dict:
-        return {"case": self.case}
+        return {"case": self.case, "strip_punctuation": self.strip_punctuation}
 
     @classmethod
     def from_dict(cls, values: dict) -> "TextRules":

@@ -1,0 +1,110 @@
+"""`vivavoce train ...`: the training commands (also `python -m training ...`, as torchrun starts them)."""
+
+import argparse
+import shlex
+import sys
+
+from engine.device import resolve_device
+
+from .config import FinetuneConfig, PretrainConfig, add_arguments, resolve, to_toml
+
+INTERRUPTED = 130
+
+
+def add_commands(commands, parser_class=argparse.ArgumentParser) -> None:
+    """Add the training commands to ``commands`` (an argparse sub-parsers object)."""
+    inspect = commands.add_parser("inspect-data", help="what a folder of recordings holds, and what is wrong with it")
+    inspect.add_argument("dir")
+    inspect.set_defaults(run=_inspect)
+
+    pretrain = commands.add_parser("pretrain", help="self-supervised pretraining on recordings (no transcripts)")
+    add_arguments(pretrain, PretrainConfig)
+    pretrain.set_defaults(run=_pretrain)
+
+    finetune = commands.add_parser("finetune", help="CTC fine-tuning on recordings with transcripts")
+    add_arguments(finetune, FinetuneConfig)
+    finetune.set_defaults(run=_finetune)
+
+    evaluate = commands.add_parser("evaluate", help="a model's CER and WER on recordings with transcripts")
+    evaluate.add_argument("--model", required=True)
+    evaluate.add_argument("--data", required=True)
+    evaluate.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
+    evaluate.add_argument("--worst", type=int, default=10, help="how many of the worst recordings to list")
+    evaluate.set_defaults(run=_evaluate)
+
+
+def _inspect(args) -> int:
+    from tqdm import tqdm
+
+    from .data import report, scan
+
+    with tqdm(unit="file", desc="reading", file=sys.stderr, disable=None) as bar:
+        def progress(done, total):
+            bar.total = total
+            bar.update(done - bar.n)
+
+        corpus = scan(args.dir, progress)
+    print(report(corpus))
+    return 0
+
+
+def _command() -> str:
+    """The command line that started this run, for the model card."""
+    argv = sys.argv[sys.argv.index("train") + 1:] if "train" in sys.argv else sys.argv[1:]
+    return "vivavoce train " + shlex.join(argv)
+
+
+def _finish(outcome: str, out, step_hint: str) -> int:
+    if outcome == "interrupted":
+        print(f"stopped; the run is saved in {out} and continues with the same command and --resume",
+              file=sys.stderr)
+        return INTERRUPTED
+    print(f"{step_hint}: {out}")
+    return 0
+
+
+def _pretrain(args) -> int:
+    from .pretrain import pretrain
+
+    config = resolve(PretrainConfig, args, required=("data", "out"))
+    print(to_toml(config), end="")
+    outcome, out = pretrain(config, args.resume, _command())
+    return _finish(outcome, out, "pretrained model")
+
+
+def _finetune(args) -> int:
+    from .finetune import finetune
+
+    config = resolve(FinetuneConfig, args, required=("data", "init", "out"))
+    print(to_toml(config), end="")
+    outcome, out = finetune(config, args.resume, _command())
+    return _finish(outcome, out, "fine-tuned model")
+
+
+def _evaluate(args) -> int:
+    from tqdm import tqdm
+
+    from .evaluate import evaluate, report
+
+    with tqdm(unit="file", desc="evaluating", file=sys.stderr, disable=None) as bar:
+        def progress(done, total):
+            bar.total = total
+            bar.update(done - bar.n)
+
+        result = evaluate(args.model, args.data, resolve_device(args.device), progress)
+    print(report(result, args.worst))
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m training COMMAND ...`: the same commands, for torchrun and clusters."""
+    from engine.errors import VivavoceError
+
+    parser = argparse.ArgumentParser(prog="python -m training")
+    add_commands(parser.add_subparsers(dest="command", required=True, metavar="COMMAND"))
+    args = parser.parse_args(argv)
+    try:
+        return args.run(args)
+    except VivavoceError as error:
+        print(f"vivavoce: error: {error}", file=sys.stderr)
+        return 2

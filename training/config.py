@@ -1,0 +1,136 @@
+"""Training configuration: one dataclass per stage, loaded from TOML, overridden by flags.
+
+The effective configuration is printed at the start of a run and saved beside
+its output (``OUT/training/config.toml``), so every model says how it was made.
+"""
+
+import argparse
+import dataclasses
+import tomllib
+from dataclasses import dataclass, fields
+from pathlib import Path
+
+from engine.errors import VivavoceError
+
+
+@dataclass
+class Common:
+    """Settings every training command takes."""
+
+    seed: int = 0
+    device: str = "auto"
+    max_steps: int = 20000
+    batch_seconds: float = 80.0  # audio per optimizer step on each process, before accumulation
+    accumulate: int = 1  # batches per optimizer step
+    learning_rate: float = 5e-4
+    weight_decay: float = 0.01
+    clip_norm: float = 10.0
+    valid_fraction: float = 0.05
+    checkpoint_minutes: float = 10.0  # 0: after every step
+    log_every: int = 10  # steps between metric events
+    workers: int = 2  # processes preparing audio
+    events: str = ""  # JSON-lines file the GUI follows; empty: none
+
+
+@dataclass
+class PretrainConfig(Common):
+    data: str = ""
+    out: str = ""
+    init: str = ""  # a model folder or name to continue from; empty: a new model of `preset`
+    preset: str = "small"
+    crop_seconds: float = 15.0
+    warmup_fraction: float = 0.08
+    mask_prob: float = 0.65
+    mask_span: int = 10
+    num_negatives: int = 100
+    logit_temperature: float = 0.1  # kappa
+    diversity_weight: float = 0.1  # alpha
+    feature_penalty: float = 10.0
+    gumbel_start: float = 2.0
+    gumbel_end: float = 0.5
+    gumbel_decay: float = 0.999995
+
+
+@dataclass
+class FinetuneConfig(Common):
+    data: str = ""
+    out: str = ""
+    init: str = ""
+    language: str = "en"
+    learning_rate: float = 5e-5
+    batch_seconds: float = 100.0
+    max_utterance_seconds: float = 30.0
+    freeze_transformer_steps: int = 1000  # only the CTC head learns at first
+    stage_fractions: tuple[float, float, float] = (0.1, 0.4, 0.5)  # tri-stage: warm-up, hold, decay
+    final_lr_scale: float = 0.05
+    mask_prob: float = 0.5
+    mask_span: int = 10
+    channel_mask_prob: float = 0.25
+    channel_mask_span: int = 64
+    eval_every: int = 0  # steps between validations; 0: once per epoch
+    patience: int = 10  # validations without improvement before stopping early
+    valid_fraction: float = 0.1
+
+
+def load_toml(path: str) -> dict:
+    try:
+        with open(path, "rb") as f:
+            return tomllib.load(f)
+    except OSError as error:
+        raise VivavoceError(f"--config {path}: {error.strerror}") from None
+    except tomllib.TOMLDecodeError as error:
+        raise VivavoceError(f"--config {path}: not valid TOML ({error})") from None
+
+
+def add_arguments(parser: argparse.ArgumentParser, cls: type) -> None:
+    """One ``--flag`` per field of ``cls``; unset flags stay None so the TOML file can supply them."""
+    parser.add_argument("--config", metavar="FILE.toml", help="settings file; flags override it")
+    parser.add_argument("--resume", action="store_true", help="continue the run saved in --out")
+    for field in fields(cls):
+        flag = "--" + field.name.replace("_", "-")
+        if isinstance(field.default, tuple):
+            parser.add_argument(flag, dest=field.name, type=float, nargs=len(field.default), default=None)
+        else:
+            parser.add_argument(flag, dest=field.name, type=type(field.default), default=None)
+
+
+def resolve(cls: type, args: argparse.Namespace, required: tuple[str, ...] = ()):
+    """Defaults, then the TOML file, then the flags given; checks that the required settings are there."""
+    values = load_toml(args.config) if getattr(args, "config", None) else {}
+    defaults = {f.name: f.default for f in fields(cls)}
+    unknown = sorted(set(values) - set(defaults))
+    if unknown:
+        raise VivavoceError(f"--config {args.config}: unknown settings: {', '.join(unknown)}")
+    for name, default in defaults.items():
+        if getattr(args, name, None) is not None:
+            values[name] = getattr(args, name)
+        if isinstance(default, tuple) and name in values:
+            values[name] = tuple(values[name])
+    missing = [name for name in required if not values.get(name)]
+    if missing:
+        raise VivavoceError("missing settings: " + ", ".join("--" + m.replace("_", "-") for m in missing))
+    try:
+        return cls(**values)
+    except TypeError as error:
+        raise VivavoceError(f"bad settings: {error}") from None
+
+
+def to_toml(config) -> str:
+    """The configuration as TOML text (flat keys; strings, numbers, booleans and number lists)."""
+    lines = []
+    for key, value in dataclasses.asdict(config).items():
+        if isinstance(value, bool):
+            text = "true" if value else "false"
+        elif isinstance(value, (int, float)):
+            text = repr(value)
+        elif isinstance(value, (list, tuple)):
+            text = "[" + ", ".join(repr(v) for v in value) + "]"
+        else:
+            text = '"' + str(value).replace("\\", "\\\\").replace('"', '\\"') + '"'
+        lines.append(f"{key} = {text}")
+    return "\n".join(lines) + "\n"
+
+
+def training_dir(out: str | Path) -> Path:
+    """Where a run keeps its checkpoint and configuration, inside the model folder it produces."""
+    return Path(out) / "training"

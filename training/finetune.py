@@ -1,0 +1,199 @@
+"""`vivavoce train finetune`: CTC fine-tuning on recordings with transcripts.
+
+Starts from any model folder (pretrained, or already fine-tuned to adapt it to
+a voice), builds a character vocabulary from the transcripts (or keeps the
+model's own), freezes the feature encoder, trains only the CTC head for the
+first updates, then everything above the feature encoder with a tri-stage
+learning rate and time and channel masking. Validation CER and WER after each
+epoch; the best model is kept in the output folder as soon as it is found.
+"""
+
+import platform
+import time
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from engine.decode import best_path, decode_words
+from engine.errors import VivavoceError
+from engine.model import Wav2Vec2, with_heads
+from engine.modelfolder import ModelConfig, save_model_folder
+from engine.store import load_model
+from engine.text import TextRules, Vocabulary
+
+from .config import FinetuneConfig
+from .data import AudioDataset, Utterance, collate, drop_long, scan, split
+from .metrics import character_error_rate, word_error_rate
+from .objective import span_mask
+from .runner import Distributed, Trainer
+from .schedule import tri_stage
+
+MIN_UTTERANCES = 4
+BLANK, DELIMITER = "<pad>", "|"
+
+
+def build_vocabulary(texts: list[str]) -> Vocabulary:
+    """Blank, word delimiter, then every character of the (normalised) transcripts."""
+    characters = sorted({c for text in texts for c in text if c != " "})
+    return Vocabulary(tuple([BLANK, DELIMITER] + characters), blank=0, delimiter=DELIMITER)
+
+
+def encode(text: str, vocabulary: Vocabulary) -> list[int] | None:
+    """Token ids of a normalised transcript, or None if it holds a character the vocabulary lacks."""
+    index = {token: i for i, token in enumerate(vocabulary.tokens)}
+    try:
+        return [index[vocabulary.delimiter if c == " " else c] for c in text]
+    except KeyError:
+        return None
+
+
+class CTCTask(nn.Module):
+    """The CTC loss of a batch as one forward (so DDP sees it)."""
+
+    def __init__(self, model: Wav2Vec2, targets: dict[int, list[int]], config: FinetuneConfig, blank: int):
+        super().__init__()
+        self.model = model
+        self.targets = targets
+        self.config = config
+        self.blank = blank
+
+    def forward(self, waveforms: torch.Tensor, lengths: torch.Tensor, indices: list[int], step: int):
+        c, model = self.config, self.model
+        frames = model.feature_encoder.output_lengths(lengths)
+        total = int(model.feature_encoder.output_lengths(torch.tensor(waveforms.shape[1])))
+        batch = waveforms.shape[0]
+        mask = span_mask((batch, total), c.mask_prob, c.mask_span, 0, frames).to(waveforms.device)
+        channels = span_mask((batch, model.arch.hidden_size), c.channel_mask_prob, c.channel_mask_span, 0)
+        frozen = step < c.freeze_transformer_steps
+        with torch.set_grad_enabled(not frozen and torch.is_grad_enabled()):
+            context = model(waveforms, lengths, mask, channels.to(waveforms.device)).context
+        logits = model.ctc_head(model.ctc_dropout(context))
+        targets = [torch.tensor(self.targets[i]) for i in indices]
+        loss = F.ctc_loss(logits.float().log_softmax(-1).transpose(0, 1), torch.cat(targets).to(logits.device),
+                          frames, torch.tensor([len(t) for t in targets]), blank=self.blank,
+                          reduction="sum", zero_infinity=True)
+        return loss, float(batch), {"loss": loss.item() / batch, "frozen": float(frozen)}
+
+
+def prepare_data(config: FinetuneConfig, text: TextRules, warnings: list[str]):
+    corpus = scan(config.data)
+    for path, reason in corpus.unreadable:
+        warnings.append(f"skipped {path}: {reason}")
+    labelled, too_long = drop_long(corpus.labelled, config.max_utterance_seconds)
+    if too_long:
+        warnings.append(f"skipped {too_long} recordings longer than {config.max_utterance_seconds:g} s")
+    utterances = [Utterance(u.path, u.duration, text.apply(u.text)) for u in labelled]
+    empty = [u for u in utterances if not u.text]
+    if empty:
+        warnings.append(f"skipped {len(empty)} recordings whose transcript is empty after normalisation")
+    utterances = [u for u in utterances if u.text]
+    if len(utterances) < MIN_UTTERANCES:
+        raise VivavoceError(f"{config.data}: only {len(utterances)} usable recordings with transcripts "
+                            f"({len(corpus.unreadable)} unreadable, {len(corpus.without_text)} without "
+                            f"transcript); fine-tuning needs at least {MIN_UTTERANCES}")
+    return utterances
+
+
+def keeps_vocabulary(loaded) -> bool:
+    """A model that already writes text keeps its vocabulary and text rules (adapting it to a voice)."""
+    return loaded.config.kind in ("ctc", "phoneme")
+
+
+def finetune(config: FinetuneConfig, resume: bool, command: str) -> tuple[str, Path]:
+    """Run fine-tuning; returns (outcome, model folder)."""
+    dist = Distributed.from_env(config.device)
+    warnings: list[str] = []
+    torch.manual_seed(config.seed)
+    loaded = load_model(config.init)
+    kept = keeps_vocabulary(loaded)
+    text = loaded.config.text if kept else TextRules("lower")
+    utterances = prepare_data(config, text, warnings)
+    vocabulary = loaded.config.vocabulary if kept else build_vocabulary([u.text for u in utterances])
+    model = with_heads(loaded.model, quantizer=False, vocab_size=len(vocabulary))
+    encodable = [u for u in utterances if encode(u.text, vocabulary) is not None]
+    if len(encodable) < len(utterances):
+        warnings.append(f"skipped {len(utterances) - len(encodable)} transcripts with characters outside "
+                        "the model's vocabulary")
+    train, valid = split(encodable, config.valid_fraction, config.seed)
+    train_targets = {i: encode(u.text, vocabulary) for i, u in enumerate(train)}
+    for parameter in model.feature_encoder.parameters():
+        parameter.requires_grad_(False)
+    out = Path(config.out)
+    trainer = Trainer(config, CTCTask(model, train_targets, config, vocabulary.blank), AudioDataset(train),
+                      [u.duration for u in train], out, command,
+                      lambda step: tri_stage(step, config.max_steps, config.learning_rate,
+                                             config.stage_fractions, config.final_lr_scale), dist)
+    if resume:
+        trainer.resume()
+    trainer.write_config()
+    model_config = ModelConfig("ctc", model.arch, vocabulary, text, language=config.language, name=out.name,
+                               source=f"vivavoce train finetune on {Path(config.data).resolve()}")
+    started = time.monotonic()
+    hours = sum(u.duration for u in train) / 3600
+
+    def save(step: int, scores: dict | None) -> None:
+        card = model_card(config, command, len(train), len(valid), hours, step, scores, kept, trainer,
+                          time.monotonic() - started)
+        save_model_folder(model, model_config, out, card)
+
+    def evaluate(step: int) -> float | None:
+        if not valid or not dist.main:
+            return None
+        scores = validation_scores(model, valid, vocabulary, text, trainer.device)
+        trainer.events.emit("evaluation", step=step, **scores)
+        if scores["cer"] < trainer.progress.best:
+            save(step, scores)
+        return scores["cer"]
+
+    outcome = trainer.run(evaluate, config.eval_every, warnings)
+    if dist.main and outcome != "interrupted":
+        if not valid or not out.joinpath("model.safetensors").exists():
+            save(trainer.progress.step, None)
+        trainer.events.emit("done", step=trainer.progress.step, model=str(out), outcome=outcome,
+                            best_cer=None if trainer.progress.best == float("inf") else trainer.progress.best)
+    trainer.events.close()
+    return outcome, out
+
+
+def transcribe_batch(model: Wav2Vec2, waveforms: torch.Tensor, lengths: torch.Tensor, vocabulary: Vocabulary,
+                     text: TextRules) -> list[str]:
+    log_probs = model.ctc_logits(waveforms, lengths).float().log_softmax(-1).cpu().numpy()
+    frames = model.feature_encoder.output_lengths(lengths).tolist()
+    seconds = model.arch.frame_stride / 16000
+    return [" ".join(w.text for w in decode_words(*best_path(lp[:n]), vocabulary, text, seconds))
+            for lp, n in zip(log_probs, frames)]
+
+
+def validation_scores(model: Wav2Vec2, valid: list[Utterance], vocabulary: Vocabulary, text: TextRules,
+                      device: torch.device) -> dict:
+    dataset = AudioDataset(valid)
+    hypotheses = []
+    for start in range(0, len(valid), 8):
+        waveforms, lengths, _ = collate([dataset[i] for i in range(start, min(start + 8, len(valid)))])
+        hypotheses += transcribe_batch(model, waveforms.to(device), lengths.to(device), vocabulary, text)
+    references = [u.text for u in valid]
+    return {"cer": character_error_rate(references, hypotheses), "wer": word_error_rate(references, hypotheses)}
+
+
+def model_card(config: FinetuneConfig, command: str, train: int, valid: int, hours: float, step: int,
+               scores: dict | None, kept: bool, trainer: Trainer, seconds: float) -> str:
+    device = trainer.device
+    hardware = torch.cuda.get_device_name(device) if device.type == "cuda" else platform.processor() or "CPU"
+    measured = (f"- validation ({valid} recordings held out by seed {config.seed}): "
+                f"CER {100 * scores['cer']:.1f}%, WER {100 * scores['wer']:.1f}% at step {step}"
+                if scores else "- validation: none (too few recordings to hold some out)")
+    return "\n".join([
+        f"# {Path(config.out).name}", "",
+        f"A wav2vec 2.0 CTC model fine-tuned by `vivavoce train finetune` from `{config.init}`"
+        f"{' (its vocabulary kept)' if kept else ''}.", "",
+        f"- data: `{Path(config.data).resolve()}`, {train} recordings for training, {hours:.2f} hours",
+        f"- language: {config.language}",
+        measured,
+        f"- steps: {step} of {config.max_steps}",
+        f"- hardware: {hardware} x {trainer.dist.world}",
+        f"- wall time (this session of the run): {seconds / 60:.1f} min",
+        f"- command: `{command}`",
+        "- full configuration: `training/config.toml` beside this card", "",
+    ])

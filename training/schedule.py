@@ -1,0 +1,24 @@
+"""Learning-rate schedules, as functions of the optimizer step (so a resumed run needs no scheduler state)."""
+
+import math
+
+
+def warmup_linear_decay(step: int, max_steps: int, peak: float, warmup_fraction: float) -> float:
+    """Pretraining (fairseq's polynomial decay, power 1): linear warm-up to ``peak``, then linear decay to 0."""
+    warmup = max(1, int(warmup_fraction * max_steps))
+    if step < warmup:
+        return peak * (step + 1) / warmup
+    return peak * max(0.0, (max_steps - step) / max(1, max_steps - warmup))
+
+
+def tri_stage(step: int, max_steps: int, peak: float, fractions: tuple[float, float, float],
+              final_scale: float, initial_scale: float = 0.01) -> float:
+    """Fine-tuning (the paper's tri-stage): warm up from ``peak * initial_scale``, hold, decay exponentially."""
+    warmup, hold = (int(f * max_steps) for f in fractions[:2])
+    decay = max(1, max_steps - warmup - hold)
+    if step < warmup:
+        return peak * (initial_scale + (1 - initial_scale) * step / max(1, warmup))
+    if step < warmup + hold:
+        return peak
+    progress = min(1.0, (step - warmup - hold) / decay)
+    return peak * math.exp(math.log(final_scale) * progress)
