@@ -16,6 +16,7 @@ Every size is an `Architecture` (plain numbers, saved in a model folder's
 config.json); `Wav2Vec2(arch)` builds the modules with explicit arguments.
 """
 
+import math
 from dataclasses import asdict, dataclass, fields, replace
 from typing import NamedTuple
 
@@ -116,6 +117,7 @@ class ConvBlock(nn.Module):
                  bias: bool, norm: str | None, activation: str):
         super().__init__()
         self.conv = nn.Conv1d(in_channels, out_channels, kernel, stride=stride, bias=bias)
+        nn.init.kaiming_normal_(self.conv.weight)
         if norm == "group":
             self.norm = nn.GroupNorm(out_channels, out_channels)
         elif norm == "layer":
@@ -184,6 +186,8 @@ class PositionalConvEmbedding(nn.Module):
     def __init__(self, hidden_size: int, kernel: int, groups: int, activation: str):
         super().__init__()
         conv = nn.Conv1d(hidden_size, hidden_size, kernel, padding=kernel // 2, groups=groups)
+        nn.init.normal_(conv.weight, mean=0.0, std=2 * math.sqrt(1 / (kernel * hidden_size)))
+        nn.init.zeros_(conv.bias)
         self.conv = nn.utils.parametrizations.weight_norm(conv, name="weight", dim=2)
         # An even kernel with padding kernel // 2 yields one frame too many.
         self.trim = 1 if kernel % 2 == 0 else 0
@@ -201,14 +205,21 @@ class PositionalConvEmbedding(nn.Module):
         nn.utils.parametrize.remove_parametrizations(self.conv, "weight")
 
 
+def _bert_init(linear: nn.Linear) -> nn.Linear:
+    """Normal(0, 0.02) weights and zero bias: how fairseq and BERT start Transformer layers."""
+    nn.init.normal_(linear.weight, mean=0.0, std=0.02)
+    nn.init.zeros_(linear.bias)
+    return linear
+
+
 class SelfAttention(nn.Module):
     """Multi-head self-attention with one fused input projection, through SDPA."""
 
     def __init__(self, hidden_size: int, num_heads: int, dropout: float):
         super().__init__()
         self.num_heads = num_heads
-        self.qkv = nn.Linear(hidden_size, 3 * hidden_size)
-        self.out = nn.Linear(hidden_size, hidden_size)
+        self.qkv = _bert_init(nn.Linear(hidden_size, 3 * hidden_size))
+        self.out = _bert_init(nn.Linear(hidden_size, hidden_size))
         self.dropout = dropout
 
     def forward(self, x: Tensor, key_mask: Tensor | None = None) -> Tensor:
@@ -226,10 +237,10 @@ class FeedForward(nn.Module):
     def __init__(self, hidden_size: int, ffn_size: int, activation: str,
                  activation_dropout: float, dropout: float):
         super().__init__()
-        self.inner = nn.Linear(hidden_size, ffn_size)
+        self.inner = _bert_init(nn.Linear(hidden_size, ffn_size))
         self.activation = _activation(activation)
         self.activation_dropout = nn.Dropout(activation_dropout)
-        self.outer = nn.Linear(ffn_size, hidden_size)
+        self.outer = _bert_init(nn.Linear(ffn_size, hidden_size))
         self.dropout = nn.Dropout(dropout)
 
     def forward(self, x: Tensor) -> Tensor:
@@ -309,6 +320,10 @@ class GumbelQuantizer(nn.Module):
         self.codebooks = codebooks
         self.entries = entries
         self.logits = nn.Linear(in_channels, codebooks * entries)
+        # Logits large against the Gumbel noise from the start, so that choices
+        # depend on the input (fairseq's initialisation).
+        nn.init.normal_(self.logits.weight, mean=0.0, std=1.0)
+        nn.init.zeros_(self.logits.bias)
         self.codevectors = nn.Parameter(torch.empty(1, codebooks * entries, codevector_dim // codebooks))
         nn.init.uniform_(self.codevectors)
         self.temperature = 2.0
@@ -385,7 +400,7 @@ class Wav2Vec2(nn.Module):
             self.quantizer = None
         if arch.vocab_size:
             self.ctc_dropout = nn.Dropout(arch.final_dropout)
-            self.ctc_head = nn.Linear(arch.hidden_size, arch.vocab_size)
+            self.ctc_head = _bert_init(nn.Linear(arch.hidden_size, arch.vocab_size))
         else:
             self.ctc_head = None
 

@@ -26,8 +26,8 @@ def span_mask(shape: tuple[int, int], prob: float, span: int, min_masks: int = 2
     """Steps to mask for pretraining, in spans of ``span`` steps (fairseq's "static" mask).
 
     shape : (batch, frames)
-    prob : fraction of an utterance's steps that start a span, times ``span``
-        (0.65 in the paper); spans overlap, so fewer steps end up masked
+    prob : the fraction of steps masked if spans never overlapped (the paper's 0.65 with
+        spans of 10: 6.5% of the steps start a span); overlaps leave about 49% masked
     frame_lengths : long (batch,), valid frames per utterance; masks stay inside them
     Returns bool (batch, frames), True on masked steps.
 
@@ -93,6 +93,7 @@ class PretrainingLoss:
     diversity : (G*V - perplexity) / (G*V), times the number of masked steps
     feature_penalty : mean square of the feature encoder's output, times the number of masked steps
     accuracy : fraction of masked steps where the true target scores above every distractor
+        (a distractor identical to the target does not count; NaN when nothing is masked)
     perplexity : codebook perplexity over the masked steps, summed over codebooks (at most G*V)
     masked : number of masked steps (the sum's size: divide by it for a per-step loss)
     """
@@ -114,7 +115,8 @@ def pretraining_loss(model: Wav2Vec2, waveform: Tensor, lengths: Tensor | None, 
     waveform : (batch, samples), 16 kHz, normalised as the model expects
     lengths : long (batch,), valid samples per row, or None when no row is padded
     mask : bool (batch, frames), the masked steps (`span_mask`, within the valid frames)
-    negatives : long (batch, frames, K), distractor frames (`sample_negatives`)
+    negatives : long (batch, frames, K), distractors: other masked steps of the same utterance
+        (`sample_negatives`); those of unmasked steps are ignored
 
     Every part is a sum over the masked steps, as in fairseq's criterion (which
     multiplies the diversity and feature penalties by the sample size); with
@@ -123,7 +125,11 @@ def pretraining_loss(model: Wav2Vec2, waveform: Tensor, lengths: Tensor | None, 
     """
     encoded = model(waveform, lengths, mask)
     context, targets, perplexity = model.pretraining_targets(encoded, mask)
-    logits = contrastive_logits(context, targets, negatives, logit_temperature)[mask].float()
+    # Only masked steps are scored, and only masked steps are distractors: score the masked
+    # steps alone (half the work and memory of scoring every step, the same numbers).
+    keep, kept, negatives = _masked_steps(mask, negatives)
+    context, targets = (x.gather(1, keep[:, :, None].expand(-1, -1, x.shape[-1])) for x in (context, targets))
+    logits = contrastive_logits(context, targets, negatives, logit_temperature)[kept].float()
     masked = mask.sum()
     contrastive = F.cross_entropy(logits, logits.new_zeros(logits.shape[0], dtype=torch.long),
                                   reduction="sum")
@@ -135,6 +141,24 @@ def pretraining_loss(model: Wav2Vec2, waveform: Tensor, lengths: Tensor | None, 
         accuracy = (logits[:, 0] > logits[:, 1:].amax(dim=1)).float().mean()
     return PretrainingLoss(total, contrastive.detach(), diversity.detach(), feature_penalty.detach(),
                            accuracy, perplexity.detach(), int(masked))
+
+
+def _masked_steps(mask: Tensor, negatives: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+    """Each utterance's masked steps, in order, with the distractors renumbered among them.
+
+    mask : bool (batch, frames); negatives : long (batch, frames, K)
+    Returns keep, long (batch, M), the frames of the masked steps first (M is the
+    most masked steps of any utterance; shorter rows are filled with other frames);
+    kept, bool (batch, M), True where keep holds a masked step; and the masked
+    steps' distractors as indices into keep, long (batch, M, K).
+    """
+    count = mask.sum(dim=1)
+    most = int(count.max())
+    keep = torch.argsort((~mask).to(torch.uint8), dim=1, stable=True)[:, :most]
+    kept = torch.arange(most, device=mask.device) < count[:, None]
+    rank = (mask.long().cumsum(dim=1) - 1).clamp(min=0)  # unmasked steps' distractors are never scored
+    chosen = negatives.gather(1, keep[:, :, None].expand(-1, -1, negatives.shape[-1]))
+    return keep, kept, rank.gather(1, chosen.flatten(1)).view_as(chosen)
 
 
 def gumbel_temperature(step: int, start: float = 2.0, end: float = 0.5, decay: float = 0.999995) -> float:

@@ -50,7 +50,7 @@ class PretrainingTask(nn.Module):
                                 c.diversity_weight, c.feature_penalty)
         masked = max(int(loss.masked), 1)
         metrics = {"loss": loss.total.item() / masked, "contrastive": loss.contrastive.item() / masked,
-                   "diversity": loss.diversity.item() / masked, "feature_penalty": loss.feature_penalty.item(),
+                   "diversity": loss.diversity.item() / masked, "feature_penalty": loss.feature_penalty.item() / masked,
                    "accuracy": float(loss.accuracy), "perplexity": float(loss.perplexity),
                    "temperature": self.model.quantizer.temperature}
         return loss.total, float(loss.masked), metrics

@@ -85,8 +85,8 @@ class Interrupted(Exception):
     pass
 
 
-def step_seed(seed: int, step: int, micro: int, rank: int) -> int:
-    return (seed * 1_000_003 + step * 1009 + micro * 31 + rank) % (2**63)
+def step_seed(seed: int, step: int, batch: int) -> int:
+    return (seed * 1_000_003 + step * 1009 + batch) % (2**63)
 
 
 class Trainer:
@@ -221,7 +221,9 @@ class Trainer:
         self.task.train()
         units, audio_seconds, summed = 0.0, 0.0, {}
         for micro, (waveforms, lengths, indices) in enumerate(group):
-            torch.manual_seed(step_seed(config.seed, progress.step, micro, self.dist.rank))
+            # Seeded by the batch's place in the global step, so one process accumulating
+            # N batches draws exactly what N processes draw (masks, dropout, Gumbel noise).
+            torch.manual_seed(step_seed(config.seed, progress.step, micro * self.dist.world + self.dist.rank))
             waveforms, lengths = waveforms.to(self.device), lengths.to(self.device)
             sync = micro == len(group) - 1 or self.dist.world == 1
             context = self.wrapped.no_sync() if not sync else contextlib.nullcontext()

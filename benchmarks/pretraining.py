@@ -1,0 +1,162 @@
+"""Pretraining: this engine vs `transformers` Wav2Vec2ForPreTraining on the same weights, in one process.
+
+    .venv/bin/python benchmarks/pretraining.py [--device cpu|cuda] [--preset small] [--batch 4] [--seconds 4]
+
+Builds a random Hugging Face pretraining model of the preset's size (dropout
+and layer drop as the preset sets them), saves it, imports it with Vivavoce's
+importer, and times training steps of each on the same batch with the same
+span masks and distractors (the paper's settings: spans of 10 started at 6.5%
+of the steps, 100 distractors): forward, loss, backward and an AdamW update,
+in train mode. Steps of the two alternate, after a warm-up step each; the
+median is reported as audio seconds trained per second. Peak memory is the
+growth of the process's resident set during one step (CPU; the high-water mark
+is reset through /proc/self/clear_refs, after freed heap is handed back) or of allocated CUDA memory (GPU).
+float32 on the CPU; bf16 autocast over float32 weights on a GPU, for both.
+Ours runs without the feature penalty, so both compute the same loss.
+"""
+
+import argparse
+import contextlib
+import ctypes
+import statistics
+import tempfile
+import time
+
+import torch
+from transformers import Wav2Vec2Config, Wav2Vec2ForPreTraining
+
+from engine.device import resolve_device
+from engine.hf_import import load_hf_folder
+from engine.presets import PRESETS
+from training.objective import pretraining_loss, sample_negatives, span_mask
+
+# Device -> (preset, utterances per batch, seconds per utterance) unless given.
+DEFAULTS = {"cpu": ("small", 4, 4.0), "cuda": ("base", 8, 15.0)}
+MASK_PROB, MASK_SPAN, NEGATIVES = 0.65, 10, 100
+
+
+def hf_config(preset: str) -> Wav2Vec2Config:
+    arch = PRESETS[preset]
+    return Wav2Vec2Config(
+        hidden_size=arch.hidden_size, num_hidden_layers=arch.num_layers,
+        num_attention_heads=arch.num_heads, intermediate_size=arch.ffn_size,
+        conv_dim=arch.conv_channels, conv_bias=arch.conv_bias, feat_extract_norm=arch.feature_norm,
+        do_stable_layer_norm=arch.pre_norm, num_conv_pos_embeddings=arch.pos_conv_kernel,
+        num_conv_pos_embedding_groups=arch.pos_conv_groups, hidden_dropout=arch.dropout,
+        attention_dropout=arch.attention_dropout, activation_dropout=arch.activation_dropout,
+        feat_proj_dropout=arch.feature_dropout, feat_quantizer_dropout=arch.quantizer_input_dropout,
+        layerdrop=arch.layerdrop, num_codevector_groups=arch.codebooks,
+        num_codevectors_per_group=arch.codebook_entries, codevector_dim=arch.codevector_dim,
+        proj_codevector_dim=arch.projection_dim, num_negatives=NEGATIVES)
+
+
+def rss_kib(field: str) -> int:
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith(field):
+                return int(line.split()[1])
+    raise RuntimeError(f"{field} not in /proc/self/status")
+
+
+def peak_mib(run, device: torch.device) -> float:
+    """Extra memory at the peak of ``run()``, in MiB."""
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+        torch.cuda.reset_peak_memory_stats()
+        before = torch.cuda.memory_allocated()
+        run()
+        torch.cuda.synchronize()
+        return (torch.cuda.max_memory_allocated() - before) / 2**20
+    # Hand freed heap back first, or a run reuses pages the other left resident and seems to need none.
+    ctypes.CDLL("libc.so.6").malloc_trim(0)
+    with open("/proc/self/clear_refs", "w") as f:
+        f.write("5")  # reset the high-water mark to the current resident set
+    before = rss_kib("VmRSS:")
+    run()
+    return (rss_kib("VmHWM:") - before) / 1024
+
+
+def seconds(run, device: torch.device) -> float:
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+    start = time.perf_counter()
+    run()
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+    return time.perf_counter() - start
+
+
+def trainer(model, loss_of, device: torch.device):
+    """One training step as a function of (audio, mask, negatives): zero grads, loss, backward, AdamW."""
+    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-4, weight_decay=0.01)
+    autocast = (torch.autocast("cuda", dtype=torch.bfloat16) if device.type == "cuda"
+                else contextlib.nullcontext())
+
+    def step(audio, mask, negatives):
+        optimizer.zero_grad(set_to_none=True)
+        with autocast:
+            loss = loss_of(audio, mask, negatives)
+        loss.backward()
+        optimizer.step()
+
+    return step
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--device", default="cpu", choices=("auto", "cpu", "cuda"))
+    parser.add_argument("--preset", choices=sorted(PRESETS), help="default: small on the CPU, base on a GPU")
+    parser.add_argument("--batch", type=int, help="utterances per step (default: 4 on the CPU, 8 on a GPU)")
+    parser.add_argument("--seconds", type=float, help="seconds per utterance (default: 4 on the CPU, 15 on a GPU)")
+    parser.add_argument("--steps", type=int, default=5, help="timed steps of each, after one warm-up")
+    args = parser.parse_args()
+
+    device = resolve_device(args.device)
+    preset, batch, duration = DEFAULTS[device.type]
+    preset, batch, duration = args.preset or preset, args.batch or batch, args.seconds or duration
+    torch.manual_seed(0)
+    reference = Wav2Vec2ForPreTraining(hf_config(preset))
+    with tempfile.TemporaryDirectory() as folder:
+        reference.save_pretrained(folder)
+        ours = load_hf_folder(folder).model
+    reference.to(device).train()
+    ours.to(device).train()
+
+    samples = int(duration * 16000)
+    frames = int(ours.feature_encoder.output_lengths(torch.tensor(samples)))
+    generator = torch.Generator().manual_seed(0)
+    audio = torch.randn(batch, samples, generator=generator).to(device)
+    batches = []  # one mask and set of distractors per step, the same for both
+    for _ in range(args.steps + 2):
+        mask = span_mask((batch, frames), MASK_PROB, MASK_SPAN, generator=generator)
+        negatives = sample_negatives(mask, NEGATIVES, generator)
+        flat_negatives = negatives + (torch.arange(batch) * frames)[:, None, None]
+        batches.append((mask.to(device), negatives.to(device), flat_negatives.to(device)))
+
+    ours_step = trainer(ours, lambda a, m, n: pretraining_loss(ours, a, None, m, n,
+                                                               feature_penalty_weight=0.0).total, device)
+    theirs_step = trainer(reference, lambda a, m, n: reference(a, mask_time_indices=m,
+                                                               sampled_negative_indices=n).loss, device)
+    ours_s, theirs_s = [], []
+    for mask, negatives, flat_negatives in batches[:-1]:
+        ours_s.append(seconds(lambda: ours_step(audio, mask, negatives), device))
+        theirs_s.append(seconds(lambda: theirs_step(audio, mask, flat_negatives), device))
+    mask, negatives, flat_negatives = batches[-1]
+    ours_mib = peak_mib(lambda: ours_step(audio, mask, negatives), device)
+    theirs_mib = peak_mib(lambda: theirs_step(audio, mask, flat_negatives), device)
+
+    audio_seconds = batch * duration
+    ours_rate = audio_seconds / statistics.median(ours_s[1:])
+    theirs_rate = audio_seconds / statistics.median(theirs_s[1:])
+    name = torch.cuda.get_device_name(device) if device.type == "cuda" else "CPU"
+    precision = "bf16 autocast" if device.type == "cuda" else "float32"
+    print(f"pretraining, preset {preset}, {batch} x {duration:g} s, {name}, {precision}, "
+          f"{torch.get_num_threads()} threads, transformers attention: {reference.config._attn_implementation}")
+    print(f"{'':>13} {'audio-s/s':>10} {'step s':>8} {'peak MiB':>9}")
+    print(f"{'transformers':>13} {theirs_rate:10.1f} {audio_seconds / theirs_rate:8.2f} {theirs_mib:9.0f}")
+    print(f"{'vivavoce':>13} {ours_rate:10.1f} {audio_seconds / ours_rate:8.2f} {ours_mib:9.0f}")
+    print(f"{'ratio':>13} {ours_rate / theirs_rate:9.2f}x {'':>8} {ours_mib / theirs_mib:8.2f}x")
+
+
+if __name__ == "__main__":
+    main()

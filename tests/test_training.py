@@ -1,0 +1,209 @@
+"""`vivavoce train pretrain|finetune|evaluate`: real runs on espeak-ng speech, small sizes."""
+
+import json
+import shutil
+import signal
+import subprocess
+import time
+
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from conftest import VIVAVOCE, speak
+from engine.model import Wav2Vec2
+from engine.modelfolder import ModelConfig, save_model_folder
+from engine.presets import preset
+from training.metrics import character_error_rate
+
+SENTENCES = [
+    "the cat sat on the mat", "a quick brown fox jumps", "she sells sea shells", "every cloud has a lining",
+    "the rain in spain", "actions speak louder than words", "better late than never", "birds of a feather",
+    "the early bird catches the worm", "a picture is worth a thousand words", "all that glitters is not gold",
+    "where there is smoke there is fire",
+]
+# Small runs: the `test` preset, a few seconds of audio a step, no worker processes.
+QUICK = ["--preset", "test", "--batch-seconds", "12", "--crop-seconds", "3", "--workers", "0",
+         "--log-every", "1"]
+
+
+@pytest.fixture(scope="module")
+def speech_folder(tmp_path_factory):
+    """Twelve espeak-ng sentences (about 25 s) with a transcript beside each, in three voices."""
+    folder = tmp_path_factory.mktemp("speech")
+    for i, text in enumerate(SENTENCES):
+        speak(text, folder / f"s{i:02}.wav", voice=("en-us", "en-gb", "en-us+f3")[i % 3], speed=150 + 5 * i)
+        (folder / f"s{i:02}.txt").write_text(text + "\n")
+    return folder
+
+
+def events(path):
+    return [json.loads(line) for line in path.read_text().splitlines()]
+
+
+def test_inspect_data_reports_the_folder(vivavoce, speech_folder):
+    result = vivavoce("train", "inspect-data", speech_folder)
+    assert result.returncode == 0, result.stderr
+    assert "12" in result.stdout and "22050" in result.stdout
+
+
+def test_pretraining_writes_events_a_checkpoint_and_a_pretrained_model_folder(vivavoce, speech_folder, tmp_path):
+    out, log = tmp_path / "pre", tmp_path / "events.jsonl"
+
+    result = vivavoce("train", "pretrain", "--data", speech_folder, "--out", out, "--max-steps", "3",
+                      "--events", log, *QUICK)
+
+    assert result.returncode == 0, result.stderr
+    assert "mask_prob = 0.65" in result.stdout  # the effective configuration, printed at start
+    kinds = [e["event"] for e in events(log)]
+    assert kinds[0] == "start" and kinds[-1] == "done" and "checkpoint" in kinds
+    steps = [e for e in events(log) if e["event"] == "step"]
+    assert [e["step"] for e in steps] == [1, 2, 3]
+    assert {"loss", "contrastive", "diversity", "accuracy", "perplexity", "temperature", "lr",
+            "audio_s_per_s"} <= set(steps[0])
+    assert json.loads((out / "config.json").read_text())["kind"] == "pretrained"
+    assert (out / "training" / "config.toml").read_text().count("max_steps = 3") == 1
+    assert (out / "training" / "checkpoint.pt").is_file()
+
+
+def test_pretraining_learns_the_contrastive_task_without_codebook_collapse(vivavoce, speech_folder, tmp_path):
+    log = tmp_path / "events.jsonl"
+
+    result = vivavoce("train", "pretrain", "--data", speech_folder, "--out", tmp_path / "pre",
+                      "--max-steps", "60", "--num-negatives", "20", "--learning-rate", "2e-3",
+                      "--events", log, *QUICK)
+
+    assert result.returncode == 0, result.stderr
+    steps = [e for e in events(log) if e["event"] == "step"]
+    late = steps[-10:]
+    chance = 1 / 21
+    assert sum(e["accuracy"] for e in late) / len(late) > 4 * chance
+    codebook = 2 * 16  # G x V of the test preset
+    assert min(e["perplexity"] for e in late) > codebook / 4
+
+
+def weights(folder):
+    return load_file(folder / "model.safetensors")
+
+
+def test_an_interrupted_run_resumes_to_the_same_weights_as_an_uninterrupted_one(vivavoce, speech_folder,
+                                                                                tmp_path):
+    steps = ["--max-steps", "8", "--seed", "3", *QUICK]
+    straight = tmp_path / "straight"
+    assert vivavoce("train", "pretrain", "--data", speech_folder, "--out", straight, *steps).returncode == 0
+
+    interrupted, log = tmp_path / "interrupted", tmp_path / "events.jsonl"
+    command = [str(VIVAVOCE), "train", "pretrain", "--data", str(speech_folder), "--out", str(interrupted),
+               "--events", str(log), "--checkpoint-minutes", "60", *steps]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline:
+        if log.exists() and any(e["event"] == "step" and e["step"] >= 3 for e in events(log)):
+            break
+        time.sleep(0.05)
+    process.send_signal(signal.SIGINT)  # Ctrl-C
+    _, stderr = process.communicate(timeout=300)
+
+    assert process.returncode == 130, stderr
+    assert "Traceback" not in stderr and "--resume" in stderr
+    stopped_at = [e for e in events(log) if e["event"] == "checkpoint"][-1]["step"]
+    assert 3 <= stopped_at < 8
+    assert not (interrupted / "model.safetensors").exists()  # no model until the run is done
+
+    resumed = vivavoce("train", "pretrain", "--data", speech_folder, "--out", interrupted, "--resume", *steps)
+
+    assert resumed.returncode == 0, resumed.stderr
+    a, b = weights(straight), weights(interrupted)
+    assert a.keys() == b.keys()
+    assert all(torch.equal(a[name], b[name]) for name in a)
+
+
+@pytest.fixture(scope="module")
+def random_pretrained(tmp_path_factory):
+    torch.manual_seed(0)
+    arch = preset("tiny", conv_channels=(64,) * 7, hidden_size=96, num_layers=2, num_heads=4, ffn_size=192,
+                  pos_conv_kernel=32, pos_conv_groups=8, codebook_entries=32, codevector_dim=64,
+                  projection_dim=32)
+    folder = tmp_path_factory.mktemp("init") / "random-init"
+    return save_model_folder(Wav2Vec2(arch), ModelConfig("pretrained", arch, name="random-init"), folder,
+                             card="# random-init\n")
+
+
+def test_finetuning_makes_a_model_that_transcribes_and_evaluates(vivavoce, speech_folder, random_pretrained,
+                                                                 tmp_path):
+    out, log = tmp_path / "tuned", tmp_path / "events.jsonl"
+
+    result = vivavoce("train", "finetune", "--data", speech_folder, "--init", random_pretrained, "--out", out,
+                      "--max-steps", "150", "--learning-rate", "2e-3", "--freeze-transformer-steps", "0",
+                      "--mask-prob", "0", "--channel-mask-prob", "0", "--valid-fraction", "0",
+                      "--batch-seconds", "30", "--workers", "0", "--events", log)
+
+    assert result.returncode == 0, result.stderr
+    config = json.loads((out / "config.json").read_text())
+    assert config["kind"] == "ctc" and config["vocabulary"]["tokens"][:2] == ["<pad>", "|"]
+    assert "training/config.toml" in (out / "README.md").read_text()
+    clip = speech_folder / "s00.wav"
+    heard = vivavoce("transcribe", clip, "--model", out)
+    assert character_error_rate([SENTENCES[0]], [heard.stdout.strip()]) < 0.2
+
+    evaluation = vivavoce("train", "evaluate", "--model", out, "--data", speech_folder, "--worst", "2")
+    assert evaluation.returncode == 0, evaluation.stderr
+    assert "CER" in evaluation.stdout and evaluation.stdout.count("ref:") == 2
+
+
+def test_finetuning_validates_each_epoch_and_keeps_the_best(vivavoce, speech_folder, random_pretrained, tmp_path):
+    out, log = tmp_path / "tuned", tmp_path / "events.jsonl"
+
+    result = vivavoce("train", "finetune", "--data", speech_folder, "--init", random_pretrained, "--out", out,
+                      "--max-steps", "12", "--valid-fraction", "0.25", "--batch-seconds", "20", "--workers", "0",
+                      "--freeze-transformer-steps", "4", "--log-every", "1", "--events", log)
+
+    assert result.returncode == 0, result.stderr
+    evaluations = [e for e in events(log) if e["event"] == "evaluation"]
+    assert len(evaluations) >= 2 and all({"cer", "wer"} <= set(e) for e in evaluations)
+    best = min(e["cer"] for e in evaluations)
+    assert f"CER {100 * best:.1f}%" in (out / "README.md").read_text()
+    frozen = [e["frozen"] for e in events(log) if e["event"] == "step"]
+    assert frozen[:4] == [1.0] * 4 and frozen[-1] == 0.0
+
+
+def test_too_little_data_is_refused_with_the_reason(vivavoce, speech_folder, tmp_path):
+    few = tmp_path / "few"
+    few.mkdir()
+    for name in ("s00.wav", "s00.txt", "s01.wav"):
+        shutil.copy(speech_folder / name, few / name)
+    (few / "broken.wav").write_text("not audio")
+
+    result = vivavoce("train", "pretrain", "--data", few, "--out", tmp_path / "out", *QUICK)
+
+    assert result.returncode == 2
+    assert str(few) in result.stderr and "needs at least" in result.stderr and "1 unreadable" in result.stderr
+    assert not (tmp_path / "out").exists()
+
+
+def test_missing_required_settings_are_named(vivavoce, speech_folder):
+    result = vivavoce("train", "finetune", "--data", speech_folder)
+    assert result.returncode == 2 and "--init" in result.stderr and "--out" in result.stderr
+
+
+def test_two_processes_train_like_one_process_with_the_same_global_batch(vivavoce, speech_folder, tmp_path):
+    # torchrun's two gloo processes each take every other batch; one process
+    # accumulating two batches per step sees the same global batch.
+    import sys
+
+    settings = ["--data", str(speech_folder), "--max-steps", "4", "--seed", "5", *QUICK]
+    single = vivavoce("train", "pretrain", "--out", tmp_path / "one", "--accumulate", "2", *settings)
+    assert single.returncode == 0, single.stderr
+    distributed = subprocess.run(
+        [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2",
+         "-m", "training", "pretrain", "--out", str(tmp_path / "two"), "--device", "cpu", *settings],
+        capture_output=True, text=True, timeout=600)
+    assert distributed.returncode == 0, distributed.stderr
+
+    a, b = weights(tmp_path / "one"), weights(tmp_path / "two")
+    assert a.keys() == b.keys()
+    worst = max((a[name] - b[name]).abs().max().item() for name in a)
+    assert worst < 1e-5
+    torch.manual_seed(5)  # the run's own initial model, to show that training moved it
+    initial = Wav2Vec2(preset("test", quantizer=True, vocab_size=0)).state_dict()
+    assert max((a[name] - initial[name]).abs().max().item() for name in a) > 100 * worst
