@@ -67,15 +67,17 @@ def test_pretraining_writes_events_a_checkpoint_and_a_pretrained_model_folder(vi
 
 
 def test_pretraining_learns_the_contrastive_task_without_codebook_collapse(vivavoce, speech_folder, tmp_path):
+    # A 40 k-parameter model on 25 s of speech: over its last 100 of 400 steps it
+    # picks the true target among 21 candidates about six times as often as
+    # chance (measured 0.26 against 0.048; 0.44 after 800 steps).
     log = tmp_path / "events.jsonl"
 
     result = vivavoce("train", "pretrain", "--data", speech_folder, "--out", tmp_path / "pre",
-                      "--max-steps", "60", "--num-negatives", "20", "--learning-rate", "2e-3",
+                      "--max-steps", "400", "--num-negatives", "20", "--learning-rate", "3e-3",
                       "--events", log, *QUICK)
 
     assert result.returncode == 0, result.stderr
-    steps = [e for e in events(log) if e["event"] == "step"]
-    late = steps[-10:]
+    late = [e for e in events(log) if e["event"] == "step"][-100:]
     chance = 1 / 21
     assert sum(e["accuracy"] for e in late) / len(late) > 4 * chance
     codebook = 2 * 16  # G x V of the test preset
