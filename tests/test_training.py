@@ -60,7 +60,7 @@ def test_pretraining_writes_events_a_checkpoint_and_a_pretrained_model_folder(vi
     steps = [e for e in events(log) if e["event"] == "step"]
     assert [e["step"] for e in steps] == [1, 2, 3]
     assert {"loss", "contrastive", "diversity", "accuracy", "perplexity", "temperature", "lr",
-            "audio_s_per_s"} <= set(steps[0])
+            "audio_s_per_s", "data_wait"} <= set(steps[0])
     assert json.loads((out / "config.json").read_text())["kind"] == "pretrained"
     assert (out / "training" / "config.toml").read_text().count("max_steps = 3") == 1
     assert (out / "training" / "checkpoint.pt").is_file()
@@ -209,3 +209,35 @@ def test_two_processes_train_like_one_process_with_the_same_global_batch(vivavoc
     torch.manual_seed(5)  # the run's own initial model, to show that training moved it
     initial = Wav2Vec2(preset("test", quantizer=True, vocab_size=0)).state_dict()
     assert max((a[name] - initial[name]).abs().max().item() for name in a) > 100 * worst
+
+
+def test_settings_come_from_the_toml_file_then_flags_and_bad_files_are_skipped_with_a_warning(
+        vivavoce, speech_folder, tmp_path):
+    data = shutil.copytree(speech_folder, tmp_path / "data")
+    (data / "broken.wav").write_bytes(b"RIFF\x00\x00not really a wave file")
+    settings = tmp_path / "run.toml"
+    settings.write_text('max_steps = 2\nseed = 9\nmask_prob = 0.5\nnum_negatives = 7\n')
+    out, log = tmp_path / "pre", tmp_path / "events.jsonl"
+
+    result = vivavoce("train", "pretrain", "--config", settings, "--data", data, "--out", out, "--seed", "4",
+                      "--events", log, *QUICK)
+
+    assert result.returncode == 0, result.stderr
+    saved = (out / "training" / "config.toml").read_text()
+    assert "max_steps = 2" in saved and "mask_prob = 0.5" in saved and "num_negatives = 7" in saved
+    assert "seed = 4" in saved  # the flag wins over the file
+    warnings = [e["message"] for e in events(log) if e["event"] == "warning"]
+    assert any("broken.wav" in message for message in warnings)
+    assert "broken.wav" in result.stderr
+
+
+def test_a_user_error_is_an_error_event_too(vivavoce, tmp_path):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    log = tmp_path / "events.jsonl"
+
+    result = vivavoce("train", "pretrain", "--data", empty, "--out", tmp_path / "out", "--events", log)
+
+    assert result.returncode == 2
+    error, = [e for e in events(log) if e["event"] == "error"]
+    assert str(empty) in error["message"] and error["message"] in result.stderr

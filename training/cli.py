@@ -1,10 +1,13 @@
 """`vivavoce train ...`: the training commands (also `python -m training ...`, as torchrun starts them)."""
 
 import argparse
+import json
 import shlex
 import sys
+import time
 
 from engine.device import resolve_device
+from engine.errors import VivavoceError
 
 from .config import FinetuneConfig, PretrainConfig, add_arguments, resolve, to_toml
 
@@ -63,22 +66,31 @@ def _finish(outcome: str, out, step_hint: str) -> int:
     return 0
 
 
+def _run_stage(stage, config, resume: bool, done: str) -> int:
+    """Run a training stage; a user error also goes to the events file, for the GUI to show."""
+    print(to_toml(config), end="")
+    try:
+        outcome, out = stage(config, resume, _command())
+    except VivavoceError as error:
+        if config.events:
+            with open(config.events, "a", encoding="utf-8") as f:
+                f.write(json.dumps({"event": "error", "time": round(time.time(), 3), "message": str(error)}) + "\n")
+        raise
+    return _finish(outcome, out, done)
+
+
 def _pretrain(args) -> int:
     from .pretrain import pretrain
 
-    config = resolve(PretrainConfig, args, required=("data", "out"))
-    print(to_toml(config), end="")
-    outcome, out = pretrain(config, args.resume, _command())
-    return _finish(outcome, out, "pretrained model")
+    return _run_stage(pretrain, resolve(PretrainConfig, args, required=("data", "out")), args.resume,
+                      "pretrained model")
 
 
 def _finetune(args) -> int:
     from .finetune import finetune
 
-    config = resolve(FinetuneConfig, args, required=("data", "init", "out"))
-    print(to_toml(config), end="")
-    outcome, out = finetune(config, args.resume, _command())
-    return _finish(outcome, out, "fine-tuned model")
+    return _run_stage(finetune, resolve(FinetuneConfig, args, required=("data", "init", "out")), args.resume,
+                      "fine-tuned model")
 
 
 def _evaluate(args) -> int:
@@ -98,8 +110,6 @@ def _evaluate(args) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     """`python -m training COMMAND ...`: the same commands, for torchrun and clusters."""
-    from engine.errors import VivavoceError
-
     parser = argparse.ArgumentParser(prog="python -m training")
     add_commands(parser.add_subparsers(dest="command", required=True, metavar="COMMAND"))
     args = parser.parse_args(argv)

@@ -27,6 +27,7 @@ import torch.distributed as torch_dist
 from torch.nn.parallel import DistributedDataParallel
 
 from engine.device import resolve_device
+from engine.errors import VivavoceError
 
 from .checkpoint import load_checkpoint, save_checkpoint
 from .config import Common, to_toml, training_dir
@@ -177,19 +178,21 @@ class Trainer:
             while progress.step < config.max_steps and outcome == "done":
                 batches = self._batches(progress.epoch)
                 if not batches:
-                    raise RuntimeError("no batches: too little data for the number of processes")
+                    raise VivavoceError(f"too few batches of {config.batch_seconds:g} s for "
+                                        f"{self.dist.world} processes; lower --batch-seconds")
                 self.dataset.set_epoch(progress.epoch)
                 loader = torch.utils.data.DataLoader(
                     self.dataset, batch_sampler=batches[progress.batch_in_epoch:], collate_fn=collate,
                     num_workers=config.workers, persistent_workers=False,
                     pin_memory=self.device.type == "cuda")
                 group: list = []
+                waiting_since = time.perf_counter()
                 for batch in loader:
                     progress.batch_in_epoch += 1
                     group.append(batch)
                     if len(group) < config.accumulate:
                         continue
-                    self._step(group)
+                    self._step(group, data_wait=time.perf_counter() - waiting_since)
                     group = []
                     evaluated = evaluate_every and progress.step % evaluate_every == 0
                     if evaluated and evaluate and self._evaluate(evaluate):
@@ -202,6 +205,7 @@ class Trainer:
                         raise Interrupted
                     if progress.step >= config.max_steps or outcome != "done":
                         break
+                    waiting_since = time.perf_counter()
                 else:
                     progress.epoch += 1
                     progress.batch_in_epoch = 0
@@ -215,7 +219,9 @@ class Trainer:
                 signal.signal(sig, handler)
         return outcome
 
-    def _step(self, group: list) -> None:
+    def _step(self, group: list, data_wait: float) -> None:
+        """One optimizer step over ``group`` (the accumulated batches); ``data_wait`` is the seconds
+        spent waiting for them, reported so that a starved GPU shows."""
         config, progress = self.config, self.progress
         start = time.perf_counter()
         self.task.train()
@@ -249,7 +255,8 @@ class Trainer:
         progress.step += 1
         elapsed = time.perf_counter() - start
         summed.update(lr=rate, grad_norm=float(grad_norm),
-                      audio_s_per_s=audio_seconds * self.dist.world / max(elapsed, 1e-9))
+                      audio_s_per_s=audio_seconds * self.dist.world / max(elapsed + data_wait, 1e-9),
+                      data_wait=data_wait / max(elapsed + data_wait, 1e-9))
         log = progress.step % config.log_every == 0 or progress.step == 1 or progress.step >= config.max_steps
         self.events.step(progress.step, summed, log)
 
@@ -259,13 +266,14 @@ class Trainer:
         with torch.no_grad():
             score = evaluate(self.progress.step)
         self.task.train()
-        if score is None:
-            return False
-        if score < self.progress.best:
-            self.progress.best = score
-            self.progress.evaluations_without_improvement = 0
-        else:
-            self.progress.evaluations_without_improvement += 1
-        return self.progress.evaluations_without_improvement >= getattr(self.config, "patience", math.inf)
+        if score is not None:
+            if score < self.progress.best:
+                self.progress.best = score
+                self.progress.evaluations_without_improvement = 0
+            else:
+                self.progress.evaluations_without_improvement += 1
+        stop = self.progress.evaluations_without_improvement >= getattr(self.config, "patience", math.inf)
+        # Only the first process evaluates; every process must stop together.
+        return self.dist.total(float(stop), self.device) > 0
 
 
