@@ -1,0 +1,302 @@
+"""Augmentation of synthetic speech: each effect does what it says, measured; recipes are reproducible."""
+
+import dataclasses
+import json
+
+import numpy as np
+import pytest
+from conftest import speak
+
+from engine.audio import load_audio
+from training.synth import augment
+from training.synth.augment import (SAMPLE_RATE, Augmentation, add_noise, apply, babble, codec,
+                                    draw, gain, perturb_speed, pink_noise, reverberate,
+                                    room_impulse_response, telephone, white_noise)
+
+
+@pytest.fixture(scope="module")
+def sentences(tmp_path_factory) -> list[np.ndarray]:
+    """Three espeak-ng sentences at 16 kHz, two to three seconds each."""
+    folder = tmp_path_factory.mktemp("augment")
+    texts = ["The quick brown fox jumps over the lazy dog.",
+             "She sells sea shells by the sea shore.",
+             "A rainbow appears when sunlight meets the rain."]
+    return [load_audio(speak(text, folder / f"{i}.wav")) for i, text in enumerate(texts)]
+
+
+@pytest.fixture
+def speech(sentences) -> np.ndarray:
+    return sentences[0]
+
+
+def rms(x: np.ndarray) -> float:
+    return float(np.sqrt(np.mean(np.square(x, dtype=np.float64))))
+
+
+def band_density_db(x: np.ndarray, low: float, high: float, reference=(500.0, 3000.0)) -> float:
+    """Mean power density of ``x`` in [low, high) Hz relative to that in the reference band, dB."""
+    power = np.abs(np.fft.rfft(x)) ** 2
+    frequency = np.fft.rfftfreq(len(x), 1 / SAMPLE_RATE)
+
+    def density(lo, hi):
+        return power[(frequency >= lo) & (frequency < hi)].mean()
+
+    return float(10 * np.log10(density(low, high) / density(*reference)))
+
+
+def tone(frequency: float, seconds: float, amplitude: float = 0.5) -> np.ndarray:
+    t = np.arange(round(seconds * SAMPLE_RATE)) / SAMPLE_RATE
+    return (amplitude * np.sin(2 * np.pi * frequency * t)).astype(np.float32)
+
+
+# Noise
+
+
+def test_white_and_pink_noise_have_unit_rms_and_the_requested_length():
+    rng = np.random.default_rng(0)
+    for noise in (white_noise(12345, rng), pink_noise(12345, rng)):
+        assert noise.dtype == np.float32 and noise.shape == (12345,)
+        assert rms(noise) == pytest.approx(1.0, rel=1e-4)
+
+
+def test_pink_noise_falls_3_db_per_octave():
+    noise = pink_noise(2**18, np.random.default_rng(1))
+    power = np.abs(np.fft.rfft(noise)) ** 2
+    frequency = np.fft.rfftfreq(len(noise), 1 / SAMPLE_RATE)
+    band = (frequency >= 50) & (frequency <= 7000)
+    slope = np.polyfit(np.log2(frequency[band]), 10 * np.log10(power[band]), 1)[0]
+    # 1/f power is -3.01 dB per octave; a least-squares fit over ~110k periodogram bins is
+    # within a few hundredths of it, so 0.2 dB/octave is a generous bound.
+    assert slope == pytest.approx(-3.01, abs=0.2)
+
+
+def test_babble_of_one_talker_is_a_scaled_segment_of_that_utterance(sentences):
+    utterance = sentences[1]
+    mix = babble([utterance], 8000, np.random.default_rng(2), talkers=(1, 1))
+    # Find the segment by correlation, then check it sample by sample.
+    start = int(np.argmax(np.correlate(np.resize(utterance, len(utterance) + 8000), mix, "valid")))
+    segment = np.resize(np.roll(utterance, -start), 8000)
+    scale = rms(mix) / rms(segment)
+    np.testing.assert_allclose(mix, scale * segment, atol=1e-5)
+
+
+def test_babble_of_several_talkers_has_unit_rms(sentences):
+    mix = babble(sentences, 40000, np.random.default_rng(3))
+    assert mix.shape == (40000,) and rms(mix) == pytest.approx(1.0, rel=1e-4)
+
+
+def test_babble_needs_other_utterances():
+    with pytest.raises(ValueError, match="other utterance"):
+        babble([], 1000, np.random.default_rng(0))
+
+
+@pytest.mark.parametrize("snr_db", [0.0, 5.0, 20.0])
+def test_add_noise_reaches_the_snr_measured_on_active_speech(snr_db):
+    # One second of a 400 Hz tone (power 0.125) then one second of silence: the silence must not
+    # count, or the SNR would come out 3 dB low.
+    speech = np.concatenate([tone(400, 1.0, amplitude=0.5), np.zeros(SAMPLE_RATE, np.float32)])
+    noisy = add_noise(speech, pink_noise(len(speech), np.random.default_rng(4)), snr_db)
+    added = noisy.astype(np.float64) - speech
+    measured = 10 * np.log10(0.125 / np.mean(added**2))
+    assert measured == pytest.approx(snr_db, abs=0.1)
+
+
+# Reverberation
+
+
+def schroeder_rt60(rir: np.ndarray, start: float = 0.05) -> float:
+    """RT60 (s) of the reverberant tail: Schroeder's energy decay curve from ``start`` seconds on,
+    its -5 to -25 dB stretch fitted by a line and extrapolated to 60 dB (T20)."""
+    energy = np.cumsum(rir[::-1].astype(np.float64) ** 2)[::-1]
+    first = round(start * SAMPLE_RATE)
+    decay_db = 10 * np.log10(energy / energy[first])
+    t = np.arange(len(rir)) / SAMPLE_RATE
+    fit = (t >= start) & (decay_db <= -5) & (decay_db >= -25)
+    return -60 / np.polyfit(t[fit], decay_db[fit], 1)[0]
+
+
+@pytest.mark.parametrize("rt60", [0.25, 0.5, 0.8])
+def test_room_impulse_response_decays_with_the_requested_rt60(rt60):
+    for seed in range(3):
+        rir = room_impulse_response(np.random.default_rng(seed), rt60=rt60)
+        assert schroeder_rt60(rir) == pytest.approx(rt60, rel=0.15)
+
+
+def test_room_impulse_response_draws_its_rt60_from_the_range():
+    estimates = [schroeder_rt60(room_impulse_response(np.random.default_rng(seed), rt60=(0.3, 0.6)))
+                 for seed in range(10)]
+    assert 0.3 * 0.85 <= min(estimates) and max(estimates) <= 0.6 * 1.15
+    assert max(estimates) - min(estimates) > 0.1
+
+
+def test_room_impulse_response_starts_with_its_direct_path_and_has_unit_energy():
+    rir = room_impulse_response(np.random.default_rng(5), rt60=0.4, seconds=0.5)
+    assert rir.dtype == np.float32 and rir.shape == (8000,)
+    assert np.argmax(np.abs(rir)) == 0
+    assert np.sum(rir.astype(np.float64) ** 2) == pytest.approx(1.0, rel=1e-5)
+
+
+def test_reverberation_keeps_length_and_level_and_smears_the_signal(speech):
+    wet = reverberate(speech, room_impulse_response(np.random.default_rng(6), rt60=0.6))
+    assert wet.shape == speech.shape and wet.dtype == np.float32
+    assert rms(wet) == pytest.approx(rms(speech), rel=1e-4)
+    assert np.corrcoef(wet, speech)[0, 1] < 0.95
+
+
+def test_reverberation_is_aligned_on_the_direct_path(speech):
+    delayed_impulse = np.zeros(400, np.float32)
+    delayed_impulse[137] = 1.0
+    np.testing.assert_allclose(reverberate(speech, delayed_impulse), speech, atol=1e-5)
+
+
+# Channel
+
+
+def test_telephone_keeps_only_300_to_3400_hz():
+    noise = white_noise(2 * SAMPLE_RATE, np.random.default_rng(7))
+    line = telephone(noise)
+    assert line.shape == noise.shape
+    # Power density relative to 500-3000 Hz; measured -25 (below 200 Hz), -14 (below 300 Hz),
+    # -32 (above 3.4 kHz), -57 dB (above 4 kHz, the 8 kHz channel's limit).
+    assert band_density_db(line, 0, 200) < -20
+    assert band_density_db(line, 0, 300) < -10
+    assert band_density_db(line, 3400, 8000) < -25
+    assert band_density_db(line, 4000, 8000) < -50
+    assert abs(band_density_db(line, 500, 3000, reference=(500, 1000))) < 1
+
+
+@pytest.mark.parametrize("chosen", augment.CODECS, ids=lambda c: c[1])
+def test_codec_round_trip_keeps_length_and_likeness_but_loses_detail(speech, chosen, monkeypatch):
+    container, subtype, _, worst = chosen
+    monkeypatch.setattr(augment, "CODECS", ((container, subtype, worst, worst),))
+    decoded = codec(speech, np.random.default_rng(8))
+    assert decoded.shape == speech.shape and decoded.dtype == np.float32
+    assert np.max(np.abs(decoded - speech)) > 0.01
+    # Measured on this sentence at the lowest qualities: correlation 0.95 (MP3), 0.98 (Vorbis),
+    # 0.98 (Opus); a shift of even one sample would drop it far lower.
+    assert np.corrcoef(decoded, speech)[0, 1] > 0.9
+
+
+def test_gain_scales_by_decibels(speech):
+    quiet = speech * (0.1 / np.max(np.abs(speech)))
+    np.testing.assert_allclose(gain(quiet, 6.0), quiet * 10 ** (6 / 20), rtol=1e-6)
+    np.testing.assert_allclose(gain(quiet, -6.0), quiet * 10 ** (-6 / 20), rtol=1e-6)
+
+
+def test_gain_scales_down_rather_than_clips_past_0_99(speech):
+    loud = gain(speech, 40.0)
+    assert np.max(np.abs(loud)) == pytest.approx(0.99, abs=1e-6)
+    np.testing.assert_allclose(loud, speech * (0.99 / np.max(np.abs(speech))), atol=1e-6)
+
+
+# Speed
+
+
+@pytest.mark.parametrize("factor", [0.9, 0.97, 1.07, 1.1])
+def test_perturb_speed_changes_length_by_the_factor(speech, factor):
+    assert len(perturb_speed(speech, factor)) == pytest.approx(len(speech) / factor, abs=1)
+
+
+def test_perturb_speed_raises_pitch_by_the_factor():
+    faster = perturb_speed(tone(400, 2.0), 1.1)
+    spectrum = np.abs(np.fft.rfft(faster))
+    peak = np.fft.rfftfreq(len(faster), 1 / SAMPLE_RATE)[np.argmax(spectrum)]
+    assert peak == pytest.approx(440, abs=1)
+
+
+# Recipes
+
+
+def test_draw_is_deterministic_by_seed():
+    def recipes(seed):
+        rng = np.random.default_rng(seed)
+        return [draw(rng) for _ in range(50)]
+
+    assert recipes(9) == recipes(9)
+    assert recipes(9) != recipes(10)
+
+
+def test_draw_effect_rates_match_the_documented_probabilities():
+    rng = np.random.default_rng(11)
+    recipes = [draw(rng, clean_fraction=0.3) for _ in range(2000)]
+
+    def rate(predicate, among=recipes):
+        return np.mean([predicate(r) for r in among])
+
+    # 70% are not clean; of those, noise 60%, reverb 30%, telephone and codec 10% each.
+    # Tolerances are about 3.5 binomial standard deviations.
+    assert rate(lambda r: r.noise is not None) == pytest.approx(0.42, abs=0.04)
+    assert rate(lambda r: r.reverb_rt60 is not None) == pytest.approx(0.21, abs=0.035)
+    assert rate(lambda r: r.telephone) == pytest.approx(0.07, abs=0.02)
+    assert rate(lambda r: r.codec) == pytest.approx(0.07, abs=0.02)
+    untouched = 0.3 + 0.7 * 0.4 * 0.7 * 0.9 * 0.9
+    assert rate(lambda r: r == dataclasses.replace(r, noise=None, snr_db=None, reverb_rt60=None,
+                                                   telephone=False, codec=False)) \
+        == pytest.approx(untouched, abs=0.04)
+    noisy = [r for r in recipes if r.noise]
+    assert rate(lambda r: r.noise == "pink", noisy) == pytest.approx(0.4, abs=0.06)
+    assert rate(lambda r: r.noise == "babble", noisy) == pytest.approx(0.4, abs=0.06)
+    assert rate(lambda r: r.noise == "white", noisy) == pytest.approx(0.2, abs=0.05)
+
+
+def test_draw_values_stay_in_the_documented_ranges():
+    rng = np.random.default_rng(12)
+    recipes = [draw(rng) for _ in range(2000)]
+    assert all(0.9 <= r.speed <= 1.1 and -6 <= r.gain_db <= 6 for r in recipes)
+    assert all(5 <= r.snr_db <= 30 for r in recipes if r.noise)
+    assert all(0.2 <= r.reverb_rt60 <= 0.8 for r in recipes if r.reverb_rt60 is not None)
+
+
+def test_clean_recipes_change_only_speed_and_gain_a_little():
+    rng = np.random.default_rng(13)
+    for recipe in (draw(rng, clean_fraction=1.0) for _ in range(200)):
+        assert 0.95 <= recipe.speed <= 1.05 and -3 <= recipe.gain_db <= 3
+        assert recipe.noise is None and recipe.reverb_rt60 is None
+        assert not recipe.telephone and not recipe.codec
+
+
+def test_recipe_round_trips_through_json():
+    rng = np.random.default_rng(14)
+    for recipe in (draw(rng) for _ in range(50)):
+        fields = json.loads(json.dumps(recipe.to_dict()))
+        assert fields == recipe.to_dict()
+        assert Augmentation(**fields) == recipe
+
+
+def test_recipe_rejects_an_unknown_noise():
+    with pytest.raises(ValueError, match="unknown noise 'brown'"):
+        Augmentation(speed=1.0, noise="brown", snr_db=10.0, reverb_rt60=None,
+                     telephone=False, codec=False, gain_db=0.0)
+
+
+# Applying a recipe
+
+EVERYTHING = Augmentation(speed=1.08, noise="babble", snr_db=10.0, reverb_rt60=0.5,
+                          telephone=True, codec=True, gain_db=3.0)
+
+
+def test_apply_is_deterministic_by_seed(sentences):
+    speech, others = sentences[0][: 3 * SAMPLE_RATE // 2], sentences[1:]
+
+    def augmented(seed):
+        return apply(speech, EVERYTHING, np.random.default_rng(seed), others)
+
+    np.testing.assert_array_equal(augmented(15), augmented(15))
+    assert not np.array_equal(augmented(15), augmented(16))
+
+
+def test_apply_returns_finite_audio_below_full_scale_of_length_over_speed(sentences):
+    speech = sentences[0] / np.max(np.abs(sentences[0]))  # at full scale, the hardest case
+    for seed in range(12):
+        rng = np.random.default_rng(seed)
+        recipe = draw(rng, clean_fraction=0.0)
+        out = apply(speech, recipe, rng, sentences[1:])
+        assert out.dtype == np.float32 and np.all(np.isfinite(out))
+        assert np.max(np.abs(out)) <= 0.99 + 1e-6
+        assert len(out) == pytest.approx(len(speech) / recipe.speed, abs=1)
+
+
+def test_apply_makes_babble_from_pink_noise_without_other_utterances(speech):
+    as_pink = dataclasses.replace(EVERYTHING, noise="pink")
+    np.testing.assert_array_equal(apply(speech, EVERYTHING, np.random.default_rng(17)),
+                                  apply(speech, as_pink, np.random.default_rng(17)))

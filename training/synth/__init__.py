@@ -1,0 +1,1 @@
+"""Synthetic speech for training: synthesisers, augmentation and the corpus builder."""
