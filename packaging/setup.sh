@@ -6,10 +6,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-debian_packages=(python3-venv)
+# Synthesisers and texts that `vivavoce train synth` makes training speech from (the tests use them too).
+debian_packages=(python3-venv espeak-ng flite wordnet-base fortunes bible-kjv-text)
 extras=""
 if [[ "${1:-}" == "--test" ]]; then
-    debian_packages+=(espeak-ng)  # real speech for the tests
     extras="[test]"
 fi
 

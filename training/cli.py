@@ -28,6 +28,17 @@ def add_commands(commands, parser_class=argparse.ArgumentParser) -> None:
     add_arguments(finetune, FinetuneConfig)
     finetune.set_defaults(run=_finetune)
 
+    synth = commands.add_parser("synth", help="a corpus of synthetic speech for training")
+    synth.add_argument("--out", required=True, help="the corpus folder")
+    synth.add_argument("--hours", type=float, required=True, help="hours of audio the corpus should hold")
+    synth.add_argument("--engines", default="espeak,flite", help="comma-separated: espeak, flite")
+    synth.add_argument("--language", default="en")
+    synth.add_argument("--phonemes", action="store_true", help="espeak-ng IPA transcripts instead of words")
+    synth.add_argument("--seed", type=int, default=0)
+    synth.add_argument("--workers", type=int, default=0, help="processes (default: every core)")
+    synth.add_argument("--resume", action="store_true", help="finish or extend the corpus in --out")
+    synth.set_defaults(run=_synth)
+
     evaluate = commands.add_parser("evaluate", help="a model's CER and WER on recordings with transcripts")
     evaluate.add_argument("--model", required=True)
     evaluate.add_argument("--data", required=True)
@@ -118,3 +129,22 @@ def main(argv: list[str] | None = None) -> int:
     except VivavoceError as error:
         print(f"vivavoce: error: {error}", file=sys.stderr)
         return 2
+
+
+def _synth(args) -> int:
+    from tqdm import tqdm
+
+    from .synth.corpus import SynthConfig, synthesise
+
+    config = SynthConfig(out=args.out, hours=args.hours, engines=tuple(args.engines.split(",")),
+                         language=args.language, phonemes=args.phonemes, seed=args.seed, workers=args.workers)
+    with tqdm(total=round(config.hours * 3600), unit="s", desc="speech", file=sys.stderr, disable=None) as bar:
+        def progress(done, total):
+            bar.update(round(done) - bar.n)
+
+        rows, seconds, failures = synthesise(config, args.resume,
+                                             lambda line: bar.write(f"vivavoce: {line}", file=sys.stderr),
+                                             progress)
+    skipped = f", {failures} utterances skipped" if failures else ""
+    print(f"{args.out}: {rows} utterances, {seconds / 3600:.2f} hours{skipped}")
+    return 0

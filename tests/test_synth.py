@@ -1,0 +1,106 @@
+"""`vivavoce train synth`: synthetic speech corpora, deterministic, resumable and extendable."""
+
+import os
+import shutil
+
+import pytest
+import soundfile
+
+from training.synth.corpus import MANIFEST
+
+
+def rows(folder):
+    lines = (folder / MANIFEST).read_text().splitlines()
+    header = lines[0].split("\t")
+    return [dict(zip(header, line.split("\t"))) for line in lines[1:]]
+
+
+def synth(vivavoce, out, hours, *flags):
+    return vivavoce("train", "synth", "--out", out, "--hours", hours, "--workers", "2", "--seed", "1", *flags)
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory):
+    from conftest import run_vivavoce
+
+    out = tmp_path_factory.mktemp("synth") / "corpus"
+    result = synth(run_vivavoce, out, 0.01)
+    assert result.returncode == 0, result.stderr
+    return out
+
+
+def test_a_corpus_holds_the_hours_asked_for_from_every_engine_as_16k_audio(corpus):
+    table = rows(corpus)
+    assert sum(float(r["seconds"]) for r in table) >= 36
+    assert {r["engine"] for r in table} == {"espeak", "flite"}
+    assert len({r["voice"] for r in table}) > 5 and len({r["text"] for r in table}) == len(table)
+    for r in table[:5]:
+        info = soundfile.info(corpus / r["path"])
+        assert (info.samplerate, info.channels) == (16000, 1)
+        assert info.duration == pytest.approx(float(r["seconds"]), abs=0.001)
+    assert all(set(r["text"]) <= set("abcdefghijklmnopqrstuvwxyz' ") for r in table)
+
+
+def test_the_corpus_is_training_data_as_it_stands(corpus, vivavoce):
+    result = vivavoce("train", "inspect-data", corpus)
+    assert result.returncode == 0, result.stderr
+    assert f"With transcripts: {len(rows(corpus))}" in result.stdout
+
+
+def test_the_same_seed_makes_the_same_corpus(corpus, vivavoce, tmp_path):
+    again = tmp_path / "again"
+    assert synth(vivavoce, again, 0.01).returncode == 0
+    assert (again / MANIFEST).read_text() == (corpus / MANIFEST).read_text()
+    first = rows(corpus)[3]["path"]
+    assert (again / first).read_bytes() == (corpus / first).read_bytes()
+
+
+def test_an_interrupted_run_resumes_and_a_larger_hours_extends_to_the_same_corpus(corpus, vivavoce, tmp_path):
+    out = tmp_path / "grown"
+    assert synth(vivavoce, out, 0.004).returncode == 0
+    manifest = out / MANIFEST
+    text = manifest.read_text()
+    manifest.write_text(text[: len(text) - 7])  # a crash in the middle of the last row
+    last = rows(corpus)[len(rows(out)) - 1]["path"]
+    (out / last).unlink(missing_ok=True)
+
+    again = synth(vivavoce, out, 0.004)
+    resumed = synth(vivavoce, out, 0.01, "--resume")
+
+    assert again.returncode == 2 and "--resume" in again.stderr
+    assert resumed.returncode == 0, resumed.stderr
+    assert manifest.read_text() == (corpus / MANIFEST).read_text()
+    assert all((out / r["path"]).is_file() for r in rows(out))
+
+
+def test_other_settings_cannot_extend_a_corpus(corpus, vivavoce, tmp_path):
+    out = shutil.copytree(corpus, tmp_path / "copy")
+    result = vivavoce("train", "synth", "--out", out, "--hours", "0.02", "--seed", "2", "--resume")
+    assert result.returncode == 2 and "seed" in result.stderr
+
+
+def test_phoneme_transcripts_are_espeak_ipa(vivavoce, tmp_path):
+    out = tmp_path / "ipa"
+    result = synth(vivavoce, out, 0.003, "--phonemes", "--engines", "espeak")
+    assert result.returncode == 0, result.stderr
+    texts = [r["text"] for r in rows(out)]
+    assert texts and all("ˈ" in text for text in texts)  # IPA stress marks
+
+
+def test_an_unknown_engine_is_a_one_line_error(vivavoce, tmp_path):
+    result = synth(vivavoce, tmp_path / "x", 0.01, "--engines", "espeak,mbrola")
+    assert result.returncode == 2 and "mbrola" in result.stderr and len(result.stderr.strip().splitlines()) == 1
+
+
+def test_an_engine_that_is_not_installed_is_skipped_with_a_notice(vivavoce, tmp_path, monkeypatch):
+    only_espeak = tmp_path / "bin"
+    only_espeak.mkdir()
+    for tool in ("espeak-ng", "gzip"):  # gzip: a base tool the Bible text is read with
+        os.symlink(shutil.which(tool), only_espeak / tool)
+    monkeypatch.setenv("PATH", str(only_espeak))
+
+    result = synth(vivavoce, tmp_path / "c", 0.002)
+
+    assert result.returncode == 0, result.stderr
+    assert "flite is not installed" in result.stderr
+    assert {r["engine"] for r in rows(tmp_path / "c")} == {"espeak"}
