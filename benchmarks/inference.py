@@ -13,62 +13,19 @@ float32 on the CPU, float16 on a GPU, for both.
 import argparse
 import statistics
 import tempfile
-import time
 
 import torch
-from transformers import Wav2Vec2Config, Wav2Vec2ForCTC
+from transformers import Wav2Vec2ForCTC
 
 from engine.device import inference_dtype, resolve_device
 from engine.hf_import import load_hf_folder
 from engine.presets import PRESETS
-
-
-def hf_config(preset: str) -> Wav2Vec2Config:
-    arch = PRESETS[preset]
-    return Wav2Vec2Config(
-        vocab_size=32, hidden_size=arch.hidden_size, num_hidden_layers=arch.num_layers,
-        num_attention_heads=arch.num_heads, intermediate_size=arch.ffn_size,
-        conv_dim=arch.conv_channels, conv_bias=arch.conv_bias, feat_extract_norm=arch.feature_norm,
-        do_stable_layer_norm=arch.pre_norm, num_conv_pos_embeddings=arch.pos_conv_kernel,
-        num_conv_pos_embedding_groups=arch.pos_conv_groups)
-
-
-def rss_kib(field: str) -> int:
-    with open("/proc/self/status") as status:
-        for line in status:
-            if line.startswith(field):
-                return int(line.split()[1])
-    raise RuntimeError(f"{field} not in /proc/self/status")
-
-
-def peak_mib(run, device: torch.device) -> float:
-    """Extra memory at the peak of ``run()``, in MiB."""
-    if device.type == "cuda":
-        torch.cuda.synchronize()
-        torch.cuda.reset_peak_memory_stats()
-        before = torch.cuda.memory_allocated()
-        run()
-        torch.cuda.synchronize()
-        return (torch.cuda.max_memory_allocated() - before) / 2**20
-    with open("/proc/self/clear_refs", "w") as f:
-        f.write("5")  # reset the high-water mark to the current resident set
-    before = rss_kib("VmRSS:")
-    run()
-    return (rss_kib("VmHWM:") - before) / 1024
+from measure import hf_config, peak_mib, seconds
 
 
 def median_seconds(run, device: torch.device, repeats: int) -> float:
     run()  # warm-up
-    times = []
-    for _ in range(repeats):
-        if device.type == "cuda":
-            torch.cuda.synchronize()
-        start = time.perf_counter()
-        run()
-        if device.type == "cuda":
-            torch.cuda.synchronize()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+    return statistics.median(seconds(run, device) for _ in range(repeats))
 
 
 def main():
@@ -82,7 +39,7 @@ def main():
     device = resolve_device(args.device)
     dtype = inference_dtype(device)
     torch.manual_seed(0)
-    reference = Wav2Vec2ForCTC(hf_config(args.preset)).eval()
+    reference = Wav2Vec2ForCTC(hf_config(args.preset, vocab_size=32)).eval()
     with tempfile.TemporaryDirectory() as folder:
         reference.save_pretrained(folder)
         with open(f"{folder}/vocab.json", "w") as f:
@@ -96,16 +53,16 @@ def main():
           f"transformers attention: {reference.config._attn_implementation}")
     print(f"{'audio':>7} {'transformers':>13} {'vivavoce':>9} {'speed-up':>9} "
           f"{'peak MiB (tf)':>14} {'peak MiB (ours)':>16} {'max |diff|':>11}")
-    for seconds in args.seconds:
-        audio = torch.randn(1, int(seconds * 16000), device=device, dtype=dtype)
-        repeats = args.repeats if seconds <= 20 else max(3, args.repeats // 2)
+    for duration in args.seconds:
+        audio = torch.randn(1, int(duration * 16000), device=device, dtype=dtype)
+        repeats = args.repeats if duration <= 20 else max(3, args.repeats // 2)
         with torch.inference_mode():
             difference = (reference(audio).logits.float() - ours.ctc_logits(audio).float()).abs().max().item()
             theirs_s = median_seconds(lambda: reference(audio), device, repeats)
             ours_s = median_seconds(lambda: ours.ctc_logits(audio), device, repeats)
             theirs_mib = peak_mib(lambda: reference(audio), device)
             ours_mib = peak_mib(lambda: ours.ctc_logits(audio), device)
-        print(f"{seconds:6.0f}s {theirs_s:12.3f}s {ours_s:8.3f}s {theirs_s / ours_s:8.2f}x "
+        print(f"{duration:6.0f}s {theirs_s:12.3f}s {ours_s:8.3f}s {theirs_s / ours_s:8.2f}x "
               f"{theirs_mib:14.0f} {ours_mib:16.0f} {difference:11.1e}")
 
 

@@ -17,73 +17,21 @@ Ours runs without the feature penalty, so both compute the same loss.
 
 import argparse
 import contextlib
-import ctypes
 import statistics
 import tempfile
-import time
 
 import torch
-from transformers import Wav2Vec2Config, Wav2Vec2ForPreTraining
+from transformers import Wav2Vec2ForPreTraining
 
 from engine.device import resolve_device
 from engine.hf_import import load_hf_folder
 from engine.presets import PRESETS
+from measure import hf_config, peak_mib, seconds
 from training.objective import pretraining_loss, sample_negatives, span_mask
 
 # Device -> (preset, utterances per batch, seconds per utterance) unless given.
 DEFAULTS = {"cpu": ("small", 4, 4.0), "cuda": ("base", 8, 15.0)}
 MASK_PROB, MASK_SPAN, NEGATIVES = 0.65, 10, 100
-
-
-def hf_config(preset: str) -> Wav2Vec2Config:
-    arch = PRESETS[preset]
-    return Wav2Vec2Config(
-        hidden_size=arch.hidden_size, num_hidden_layers=arch.num_layers,
-        num_attention_heads=arch.num_heads, intermediate_size=arch.ffn_size,
-        conv_dim=arch.conv_channels, conv_bias=arch.conv_bias, feat_extract_norm=arch.feature_norm,
-        do_stable_layer_norm=arch.pre_norm, num_conv_pos_embeddings=arch.pos_conv_kernel,
-        num_conv_pos_embedding_groups=arch.pos_conv_groups, hidden_dropout=arch.dropout,
-        attention_dropout=arch.attention_dropout, activation_dropout=arch.activation_dropout,
-        feat_proj_dropout=arch.feature_dropout, feat_quantizer_dropout=arch.quantizer_input_dropout,
-        layerdrop=arch.layerdrop, num_codevector_groups=arch.codebooks,
-        num_codevectors_per_group=arch.codebook_entries, codevector_dim=arch.codevector_dim,
-        proj_codevector_dim=arch.projection_dim, num_negatives=NEGATIVES)
-
-
-def rss_kib(field: str) -> int:
-    with open("/proc/self/status") as status:
-        for line in status:
-            if line.startswith(field):
-                return int(line.split()[1])
-    raise RuntimeError(f"{field} not in /proc/self/status")
-
-
-def peak_mib(run, device: torch.device) -> float:
-    """Extra memory at the peak of ``run()``, in MiB."""
-    if device.type == "cuda":
-        torch.cuda.synchronize()
-        torch.cuda.reset_peak_memory_stats()
-        before = torch.cuda.memory_allocated()
-        run()
-        torch.cuda.synchronize()
-        return (torch.cuda.max_memory_allocated() - before) / 2**20
-    # Hand freed heap back first, or a run reuses pages the other left resident and seems to need none.
-    ctypes.CDLL("libc.so.6").malloc_trim(0)
-    with open("/proc/self/clear_refs", "w") as f:
-        f.write("5")  # reset the high-water mark to the current resident set
-    before = rss_kib("VmRSS:")
-    run()
-    return (rss_kib("VmHWM:") - before) / 1024
-
-
-def seconds(run, device: torch.device) -> float:
-    if device.type == "cuda":
-        torch.cuda.synchronize()
-    start = time.perf_counter()
-    run()
-    if device.type == "cuda":
-        torch.cuda.synchronize()
-    return time.perf_counter() - start
 
 
 def trainer(model, loss_of, device: torch.device):
@@ -115,7 +63,7 @@ def main():
     preset, batch, duration = DEFAULTS[device.type]
     preset, batch, duration = args.preset or preset, args.batch or batch, args.seconds or duration
     torch.manual_seed(0)
-    reference = Wav2Vec2ForPreTraining(hf_config(preset))
+    reference = Wav2Vec2ForPreTraining(hf_config(preset, num_negatives=NEGATIVES))
     with tempfile.TemporaryDirectory() as folder:
         reference.save_pretrained(folder)
         ours = load_hf_folder(folder).model
