@@ -79,6 +79,12 @@ class Recognizer:
             logits = self.model.ctc_logits(waveform.to(self.device, self.dtype))[0]
             return torch.log_softmax(logits.float(), dim=-1).cpu().numpy()
 
+    def transcribe_samples(self, samples: np.ndarray) -> Transcript:
+        """Short 16 kHz mono audio held in memory, recognised in one pass."""
+        ids, probs = best_path(self.log_probs(samples))
+        words = decode_words(ids, probs, self.vocabulary, self.config.text, self.frame_seconds)
+        return Transcript(words, len(samples) / SAMPLE_RATE)
+
     def transcribe(self, audio: AudioFile, progress: Callable[[float, float], None] | None = None,
                    window_seconds: float = WINDOW_SECONDS,
                    context_seconds: float = CONTEXT_SECONDS) -> Transcript:
