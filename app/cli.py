@@ -7,6 +7,7 @@ tracebacks.
 
 import argparse
 import json
+import shutil
 import sys
 from pathlib import Path
 
@@ -70,6 +71,55 @@ def _transcribe(args) -> int:
     return status
 
 
+def _caption(args) -> int:
+    import signal
+    import threading
+
+    from engine import captioning
+    from engine.caption_log import CaptionLog
+    from engine.device import resolve_device
+    from engine.formats import timestamp
+    from engine.recognizer import Recognizer
+    from engine.store import load_model
+    from engine.stream import StreamingRecognizer
+
+    if args.source == "mic":
+        from engine.capture import MicrophoneSource
+
+        source = MicrophoneSource(args.input_device)
+    elif args.source == "system":
+        from engine.capture import MicrophoneSource
+
+        source = MicrophoneSource.system_sound()
+    else:
+        source = captioning.FileSource(args.source, realtime=not args.fast)
+    recognizer = Recognizer(load_model(args.model), resolve_device(args.device), on_warning=_warn)
+    streaming = StreamingRecognizer(recognizer)
+    log = CaptionLog(args.save) if args.save else None
+    live = sys.stdout.isatty()
+    stop = threading.Event()
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+
+    def show(event) -> None:
+        if event.kind == "final":
+            if log:
+                log.add(event.words)
+            if event.words:
+                line = f"[{timestamp(event.words[0].start, '.')[:-4]}] {event.text}"
+                sys.stdout.write(("\r\x1b[K" if live else "") + line + "\n")
+        elif live:
+            sys.stdout.write("\r\x1b[K" + event.text[-(shutil.get_terminal_size().columns - 1):])
+        sys.stdout.flush()
+
+    try:
+        captioning.run(source, streaming, show, stop.is_set, _warn)
+    finally:
+        if log:
+            log.close()
+    return 0
+
+
 def _models(args) -> int:
     from engine import store
 
@@ -103,6 +153,14 @@ def _devices(args) -> int:
     for device in compute_devices():
         details = ", ".join(f"{k} {v}" for k, v in device.items() if k not in ("device", "name"))
         print(f"  {device['device']:8} {device['name']} ({details})")
+    from engine.capture import describe_devices
+
+    try:
+        audio = describe_devices()
+    except VivavoceError as error:
+        audio = f"  {error}"
+    print("audio inputs:")
+    print(audio)
     return 0
 
 
@@ -122,6 +180,18 @@ def build_parser() -> argparse.ArgumentParser:
                             "default: standard output")
     transcribe.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
     transcribe.set_defaults(run=_transcribe)
+
+    caption = commands.add_parser("caption", help="live captions in the terminal, from the microphone, "
+                                  "the computer's sound or a file")
+    caption.add_argument("--source", default="mic", help="mic, system, or an audio file (default: mic)")
+    caption.add_argument("--input-device", help="the microphone, by name (a part of it) or number; "
+                         "`vivavoce devices` lists them")
+    caption.add_argument("--model", help="an installed model's name, or a model folder")
+    caption.add_argument("--save", help="also save the final captions as they come: PATH.txt, .srt or .vtt")
+    caption.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
+    caption.add_argument("--fast", action="store_true", help="read a file as fast as possible, "
+                         "not at the pace of real time")
+    caption.set_defaults(run=_caption)
 
     models = commands.add_parser("models", help="list, import, inspect and remove models")
     actions = models.add_subparsers(dest="action", required=True, parser_class=_Parser, metavar="ACTION")

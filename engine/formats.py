@@ -90,24 +90,25 @@ def to_txt(transcript: Transcript) -> str:
     return transcript.text + "\n"
 
 
+def srt_cue(number: int, cue: Cue) -> str:
+    """One SubRip cue: its number, ``HH:MM:SS,mmm --> HH:MM:SS,mmm`` and its lines, then a newline."""
+    return f"{number}\n{timestamp(cue.start, ',')} --> {timestamp(cue.end, ',')}\n" + "\n".join(cue.lines) + "\n"
+
+
+def vtt_cue(cue: Cue) -> str:
+    """One WebVTT cue: ``HH:MM:SS.mmm --> HH:MM:SS.mmm`` and its lines, then a newline."""
+    return (f"{timestamp(cue.start, '.')} --> {timestamp(cue.end, '.')}\n"
+            + "\n".join(_vtt_escape(line) for line in cue.lines) + "\n")
+
+
 def to_srt(transcript: Transcript) -> str:
     """SubRip subtitles: numbered cues, times as ``HH:MM:SS,mmm``."""
-    blocks = [
-        f"{number}\n{_timestamp(cue.start, ',')} --> {_timestamp(cue.end, ',')}\n" + "\n".join(cue.lines) + "\n"
-        for number, cue in enumerate(make_cues(transcript.words), start=1)
-    ]
-    return "\n".join(blocks)
+    return "\n".join(srt_cue(number, cue) for number, cue in enumerate(make_cues(transcript.words), start=1))
 
 
 def to_vtt(transcript: Transcript) -> str:
     """WebVTT subtitles: times as ``HH:MM:SS.mmm``."""
-    blocks = [
-        f"{_timestamp(cue.start, '.')} --> {_timestamp(cue.end, '.')}\n"
-        + "\n".join(_vtt_escape(line) for line in cue.lines)
-        + "\n"
-        for cue in make_cues(transcript.words)
-    ]
-    return "\n".join(["WEBVTT\n", *blocks])
+    return "\n".join(["WEBVTT\n", *(vtt_cue(cue) for cue in make_cues(transcript.words))])
 
 
 def to_json_record(transcript: Transcript, file: str, model: str) -> dict:
@@ -177,7 +178,7 @@ def atomic_write_text(path: str | os.PathLike, text: str) -> None:
         raise
 
 
-def _timestamp(seconds: float, separator: str) -> str:
+def timestamp(seconds: float, separator: str) -> str:
     """``HH:MM:SS`` + ``separator`` + ``mmm`` for a time in seconds."""
     milliseconds = max(round(seconds * 1000), 0)
     hours, milliseconds = divmod(milliseconds, 3_600_000)

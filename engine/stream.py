@@ -26,9 +26,10 @@ from .recognizer import Recognizer
 from .transcript import Word
 
 
-# Recognition starts once a second of audio with sound in it has arrived, so that the running
-# statistics start from sound; silence before it is skipped (its time still counts).
+# Recognition starts once a second of audio from the first sound has arrived, so that the running
+# statistics start from sound; silence before it is skipped but for a quarter of a second.
 WARM_UP = SAMPLE_RATE
+LEAD_IN = SAMPLE_RATE // 4
 SILENCE_RMS = 0.003  # about -50 dBFS: quieter chunks do not update the running statistics
 
 
@@ -89,7 +90,8 @@ class StreamingRecognizer:
         self.endpoint_frames = int(endpoint_silence / self.frame_seconds)
         self.samples = np.zeros(0, dtype=np.float32)  # not yet turned into frames
         self.unprocessed = 0  # samples fed since the last update
-        self.warm = False  # whether the first second has been seen
+        self.heard = False  # whether any sound has come yet
+        self.warm = False  # whether a second of audio from the first sound has come
         self.features = torch.zeros(0, arch.conv_channels[-1])  # context + segment frames
         self.first_frame = 0  # absolute index of features[0]
         self.segment_start = 0  # absolute index of the segment's first frame
@@ -112,15 +114,19 @@ class StreamingRecognizer:
         return self._update(final=False)
 
     def _skip_leading_silence(self) -> None:
-        if len(self.samples) < WARM_UP:
-            return
-        if _rms(self.samples[-WARM_UP:]) >= SILENCE_RMS:
-            self.warm = True
-            return
-        frames = (len(self.samples) - WARM_UP) // self.stride
-        self.samples = self.samples[frames * self.stride:]
-        self.first_frame += frames
-        self.segment_start += frames
+        """Drop silence before the first sound (keeping ``LEAD_IN`` of it); warm once a second of audio
+        from there has arrived. Dropped audio still counts in the captions' times."""
+        if not self.heard:
+            frames = len(self.samples) // self.stride
+            loud = [i for i in range(frames) if _rms(self.samples[i * self.stride:(i + 1) * self.stride])
+                    >= SILENCE_RMS]
+            first = loud[0] if loud else frames
+            drop = max(0, first - LEAD_IN // self.stride)
+            self.samples = self.samples[drop * self.stride:]
+            self.first_frame += drop
+            self.segment_start += drop
+            self.heard = bool(loud)
+        self.warm = self.heard and len(self.samples) >= WARM_UP
 
     def flush(self) -> list[CaptionEvent]:
         """The end of the stream: whatever is left becomes final."""

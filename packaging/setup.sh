@@ -6,8 +6,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# Synthesisers and texts that `vivavoce train synth` makes training speech from (the tests use them too).
-debian_packages=(python3-venv espeak-ng flite wordnet-base fortunes bible-kjv-text)
+# Audio capture (PortAudio reaches PulseAudio/PipeWire through ALSA's `pulse` device), then the
+# synthesisers and texts that `vivavoce train synth` makes training speech from (the tests use them too).
+debian_packages=(python3-venv pulseaudio pulseaudio-utils libportaudio2 libasound2-plugins
+                 espeak-ng flite festival festvox-kallpc16k festvox-kdlpc16k festvox-us-slt-hts
+                 wordnet-base fortunes bible-kjv-text)
 extras=""
 if [[ "${1:-}" == "--test" ]]; then
     extras="[test]"

@@ -1,4 +1,5 @@
-"""Shared fixtures: an isolated user data folder, the real `vivavoce` command, espeak-ng speech."""
+"""Shared fixtures: an isolated user data folder, the real `vivavoce` command, espeak-ng speech,
+and a PulseAudio null sink to play into and capture from."""
 
 import os
 import subprocess
@@ -41,3 +42,59 @@ def trained_model(tmp_path_factory):
     from trained_model import train_tiny_model
 
     return train_tiny_model(tmp_path_factory.mktemp("trained"))
+
+
+SINK = "vivavoce_test"
+MONITOR = f"{SINK}.monitor"
+
+
+def pactl(*args: str) -> str:
+    result = subprocess.run(["pactl", *args], capture_output=True, text=True, timeout=10)
+    assert result.returncode == 0, f"pactl {' '.join(args)}: {result.stderr.strip()}"
+    return result.stdout.strip()
+
+
+class NullSink:
+    """A PulseAudio null sink named ``name``, made the default sink and its monitor the default source."""
+
+    def __init__(self, name: str, default: bool = True):
+        self.name = name
+        self.default = default
+        self.module = None
+
+    def load(self):
+        self.module = pactl("load-module", "module-null-sink", f"sink_name={self.name}")
+        if self.default:
+            pactl("set-default-sink", self.name)
+            pactl("set-default-source", f"{self.name}.monitor")
+
+    def unload(self):
+        pactl("unload-module", self.module)
+        self.module = None
+
+
+@pytest.fixture(scope="session")
+def null_sink():
+    """PulseAudio running (started here if it is not), with the null sink ``vivavoce_test``."""
+    started = subprocess.run(["pulseaudio", "--check"]).returncode != 0
+    if started:
+        # As root PulseAudio warns that it is meant for --system, then runs fine per user.
+        result = subprocess.run(["pulseaudio", "--daemonize=yes", "--exit-idle-time=-1"],
+                                capture_output=True, text=True, timeout=30)
+        if subprocess.run(["pulseaudio", "--check"]).returncode != 0:
+            pytest.fail(f"PulseAudio did not start: {result.stderr.strip()}")
+    saved_sink, saved_source = pactl("get-default-sink"), pactl("get-default-source")
+    sink = NullSink(SINK)
+    sink.load()
+    # PortAudio lists devices once; the ALSA 'pulse' device exists only with a server.
+    import sounddevice
+    sounddevice._terminate()
+    sounddevice._initialize()
+    yield sink
+    if sink.module is not None:
+        sink.unload()
+    if started:
+        subprocess.run(["pulseaudio", "--kill"], timeout=30)
+    else:
+        subprocess.run(["pactl", "set-default-sink", saved_sink])
+        subprocess.run(["pactl", "set-default-source", saved_source])

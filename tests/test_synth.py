@@ -32,7 +32,8 @@ def corpus(tmp_path_factory):
 def test_a_corpus_holds_the_hours_asked_for_from_every_engine_as_16k_audio(corpus):
     table = rows(corpus)
     assert sum(float(r["seconds"]) for r in table) >= 36
-    assert {r["engine"] for r in table} == {"espeak", "flite"}
+    installed = {"espeak", "flite"} | ({"festival"} if shutil.which("festival") else set())
+    assert {r["engine"] for r in table} == installed
     assert len({r["voice"] for r in table}) > 5 and len({r["text"] for r in table}) == len(table)
     for r in table[:5]:
         info = soundfile.info(corpus / r["path"])
@@ -102,5 +103,5 @@ def test_an_engine_that_is_not_installed_is_skipped_with_a_notice(vivavoce, tmp_
     result = synth(vivavoce, tmp_path / "c", 0.002)
 
     assert result.returncode == 0, result.stderr
-    assert "flite is not installed" in result.stderr
+    assert "flite is not installed" in result.stderr and "festival is not installed" in result.stderr
     assert {r["engine"] for r in rows(tmp_path / "c")} == {"espeak"}

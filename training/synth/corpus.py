@@ -41,7 +41,7 @@ BABBLE_TALKERS = 24  # clean utterances, made once, that babble noise is mixed f
 class SynthConfig:
     out: str
     hours: float
-    engines: tuple[str, ...] = ("espeak", "flite")
+    engines: tuple[str, ...] = ("espeak", "flite", "festival")
     language: str = "en"
     phonemes: bool = False
     seed: int = 0

@@ -6,10 +6,15 @@ their rate. Engines run as subprocesses, so any number can speak in parallel.
 MBROLA voices are never used: their licence forbids use in a product.
 """
 
+import atexit
 import io
+import os
+import select
 import shutil
 import subprocess
 import tempfile
+import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -99,7 +104,140 @@ class Flite:
             return _read_wav(out.read_bytes(), f"flite voice {voice}")
 
 
-ENGINES = {engine.name: engine for engine in (Espeak(), Flite())}
+# Festival's voices we use and, for the diphone voices, their default intonation target
+# (mean, std of F0 in Hz, from each voice's int_lr_params), which ``pitch`` scales.
+# The HTS voice takes its F0 from its own models and festival's hts_engine module has no
+# pitch-shift option (only -r, the speed), so ``pitch`` does not change that voice.
+_FESTIVAL_VOICES = {"kal_diphone": (105.0, 14.0), "ked_diphone": (105.0, 15.0), "cmu_us_slt_arctic_hts": None}
+_FESTIVAL_TIMEOUT = 60.0
+
+
+class _FestivalProcess:
+    """One ``festival --pipe`` interpreter, fed Scheme on stdin; a marker printed after each
+    command (and a flush, as festival block-buffers a pipe) says when it has finished."""
+
+    def __init__(self):
+        self.process = subprocess.Popen(["festival", "--pipe"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                        stderr=subprocess.STDOUT, cwd=tempfile.gettempdir())
+        self.pid = os.getpid()
+        self.lock = threading.Lock()
+        self.voice = None
+        self.count = 0
+        self.pending = b""
+
+    def alive(self) -> bool:
+        return self.process.poll() is None
+
+    def close(self):
+        if self.pid == os.getpid() and self.alive():
+            self.process.kill()
+            self.process.wait()
+
+    def run(self, scheme: str, what: str) -> list[str]:
+        """Run ``scheme``; the lines festival printed (errors included)."""
+        self.count += 1
+        marker = f"@@vivavoce-{self.count}@@"
+        try:
+            self.process.stdin.write(f'{scheme}\n(format t "\\n{marker}\\n")(fflush nil)\n'.encode())
+            self.process.stdin.flush()
+        except OSError:
+            raise SynthesisError(f"{what}: festival stopped") from None
+        deadline = time.monotonic() + _FESTIVAL_TIMEOUT
+        out = self.process.stdout.fileno()
+        data = self.pending
+        while f"\n{marker}\n".encode() not in data:
+            left = deadline - time.monotonic()
+            if left <= 0 or not select.select([out], [], [], left)[0]:
+                raise SynthesisError(f"{what}: no answer from festival within {_FESTIVAL_TIMEOUT:.0f} s")
+            chunk = os.read(out, 65536)
+            if not chunk:
+                lines = data.decode(errors="replace").strip().splitlines()
+                raise SynthesisError(f"{what}: festival stopped" + (f" ({lines[-1]})" if lines else ""))
+            data += chunk
+        said, self.pending = data.split(f"\n{marker}\n".encode(), 1)
+        return said.decode(errors="replace").splitlines()
+
+
+_FESTIVAL_PROCESSES: dict[int, _FestivalProcess] = {}
+
+
+def _festival_process() -> _FestivalProcess:
+    """This Python process's festival, started on first use (never one inherited across a fork)."""
+    current = _FESTIVAL_PROCESSES.get(os.getpid())
+    if current is None or not current.alive():
+        if current is not None:
+            current.close()
+        current = _FESTIVAL_PROCESSES[os.getpid()] = _FestivalProcess()
+    return current
+
+
+@atexit.register
+def _stop_festival():
+    current = _FESTIVAL_PROCESSES.pop(os.getpid(), None)
+    if current is not None:
+        current.close()
+
+
+def _scheme_string(text: str) -> str:
+    """``text`` as a Scheme string literal (control characters become spaces)."""
+    text = "".join(" " if ord(c) < 32 or ord(c) == 127 else c for c in text)
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+@dataclass(frozen=True)
+class Festival:
+    """Festival (CSTR/CMU): the diphone voices kal and ked and the HTS voice of the CMU Arctic speaker slt.
+
+    One festival interpreter per Python process speaks every sentence (starting one per
+    sentence would be slow); it is started in the process that first speaks.
+    """
+
+    name: str = "festival"
+    licence: str = ("BSD-style free licences allowing commercial use: festival (CSTR Edinburgh/CMU), "
+                    "festvox-kallpc16k and festvox-kdlpc16k (Black & Lenzo / CSTR, same terms), "
+                    "festvox-us-slt-hts (CMU EST-2003/EST-2000, HTS files BSD-3-clause)")
+
+    def available(self) -> bool:
+        return shutil.which("festival") is not None
+
+    def voices(self) -> list[str]:
+        lines = _festival_process().run("(format t \"%l\\n\" (voice.list))", "festival voice.list")
+        listed = " ".join(lines).replace("(", " ").replace(")", " ").split()
+        return [voice for voice in _FESTIVAL_VOICES if voice in listed]
+
+    def speak(self, text: str, voice: str, speed: float, pitch: float) -> tuple[np.ndarray, int]:
+        what = f"festival voice {voice}"
+        if voice not in _FESTIVAL_VOICES:
+            raise SynthesisError(f"{what}: unknown voice")
+        festival = _festival_process()
+        with festival.lock, tempfile.TemporaryDirectory() as folder:
+            out = Path(folder) / "speech.wav"
+            scheme = [] if festival.voice == voice else [f"(voice_{voice})"]
+            intonation = _FESTIVAL_VOICES[voice]
+            if intonation is None:  # HTS ignores Duration_Stretch: speed is hts_engine's -r; pitch is left alone
+                scheme.append(f"(set! hts_engine_params (append cmu_us_slt_arctic_hts::hts_engine_params "
+                              f"(list (list \"-r\" {speed:.4f}))))")
+            else:
+                mean, std = intonation
+                scheme.append(f"(Parameter.set 'Duration_Stretch {1 / speed:.4f})")
+                scheme.append(f"(set! int_lr_params '((target_f0_mean {mean * pitch:.1f}) "
+                              f"(target_f0_std {std * pitch:.1f}) (model_f0_mean 170) (model_f0_std 34)))")
+            scheme.append(f"(utt.save.wave (utt.synth (Utterance Text {_scheme_string(text)})) "
+                          f"{_scheme_string(str(out))} 'riff)")
+            try:
+                said = festival.run("".join(scheme), what)
+            except SynthesisError:
+                festival.close()  # stuck or dead: the next sentence starts a fresh one
+                raise
+            festival.voice = voice
+            if not out.exists():
+                errors = [line for line in said if "ERROR" in line] or [line for line in said if line.strip()]
+                festival.voice = None
+                raise SynthesisError(f"{what}: {errors[-1].strip() if errors else 'no audio written'}")
+            return _read_wav(out.read_bytes(), what)
+
+
+ENGINES = {engine.name: engine for engine in (Espeak(), Flite(), Festival())}
 
 
 def choose_engines(names: list[str], notice) -> list:
@@ -116,5 +254,5 @@ def choose_engines(names: list[str], notice) -> list:
             notice(f"{name} is not installed; skipped")
     if not chosen:
         raise VivavoceError(f"--engines {','.join(names)}: none of these synthesisers is installed "
-                            "(Debian packages: espeak-ng, flite)")
+                            "(Debian packages: espeak-ng, flite, festival)")
     return chosen
