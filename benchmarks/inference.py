@@ -4,7 +4,7 @@
 
 Builds a random Hugging Face model of the preset's size, saves it, imports it
 with Vivavoce's importer, and times one forward pass of each (median of
-several) on the same audio, checking that the outputs agree. Peak memory is
+several, the two timed in turn) on the same audio, checking that the outputs agree. Peak memory is
 the growth of the process's resident set during the pass (CPU; the high-water
 mark is reset through /proc/self/clear_refs) or of allocated CUDA memory (GPU).
 float32 on the CPU, float16 on a GPU, for both.
@@ -23,9 +23,12 @@ from engine.presets import PRESETS
 from measure import hf_config, peak_mib, seconds
 
 
-def median_seconds(run, device: torch.device, repeats: int) -> float:
-    run()  # warm-up
-    return statistics.median(seconds(run, device) for _ in range(repeats))
+def median_seconds(runs: list, device: torch.device, repeats: int) -> list[float]:
+    """The median time of each of ``runs``, timed in turn so that background load hits all alike."""
+    for run in runs:
+        run()  # warm-up
+    times = [[seconds(run, device) for run in runs] for _ in range(repeats)]
+    return [statistics.median(column) for column in zip(*times)]
 
 
 def main():
@@ -58,8 +61,8 @@ def main():
         repeats = args.repeats if duration <= 20 else max(3, args.repeats // 2)
         with torch.inference_mode():
             difference = (reference(audio).logits.float() - ours.ctc_logits(audio).float()).abs().max().item()
-            theirs_s = median_seconds(lambda: reference(audio), device, repeats)
-            ours_s = median_seconds(lambda: ours.ctc_logits(audio), device, repeats)
+            theirs_s, ours_s = median_seconds([lambda: reference(audio), lambda: ours.ctc_logits(audio)],
+                                              device, repeats)
             theirs_mib = peak_mib(lambda: reference(audio), device)
             ours_mib = peak_mib(lambda: ours.ctc_logits(audio), device)
         print(f"{duration:6.0f}s {theirs_s:12.3f}s {ours_s:8.3f}s {theirs_s / ours_s:8.2f}x "
