@@ -6,7 +6,6 @@ import shlex
 import sys
 import time
 
-from engine.device import resolve_device
 from engine.errors import VivavoceError
 
 from .config import FinetuneConfig, PretrainConfig, add_arguments, resolve, to_toml
@@ -107,6 +106,8 @@ def _finetune(args) -> int:
 
 def _evaluate(args) -> int:
     from tqdm import tqdm
+
+    from engine.device import resolve_device
 
     from .evaluate import evaluate, report
 
