@@ -105,3 +105,19 @@ def test_an_engine_that_is_not_installed_is_skipped_with_a_notice(vivavoce, tmp_
     assert result.returncode == 0, result.stderr
     assert "flite is not installed" in result.stderr and "festival is not installed" in result.stderr
     assert {r["engine"] for r in rows(tmp_path / "c")} == {"espeak"}
+
+
+def test_a_test_set_reads_held_out_sentences_with_every_engine(vivavoce, corpus, tmp_path):
+    from training.synth.text import held_out, sentences, spoken_form
+
+    out = tmp_path / "test-noisy"
+    result = synth(vivavoce, out, 0.004, "--test-set", "noisy", "--engines", "espeak,flite")
+
+    assert result.returncode == 0, result.stderr
+    table = rows(out)
+    kept_out = {spoken_form(s) for s in held_out(sentences())}
+    assert all(r["text"] in kept_out for r in table)
+    assert not {r["text"] for r in rows(corpus)} & kept_out  # training corpora never read them
+    assert [r["engine"] for r in table[:4]] == ["espeak", "flite", "espeak", "flite"]
+    assert table[0]["text"] == table[1]["text"]  # the same sentence from each engine
+    assert all('"snr_db": 15.0' in r["augmentation"] and r["speed"] == "1.0" for r in table)

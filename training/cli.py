@@ -37,6 +37,9 @@ def add_commands(commands, parser_class=argparse.ArgumentParser) -> None:
     synth.add_argument("--seed", type=int, default=0)
     synth.add_argument("--workers", type=int, default=0, help="processes (default: every core)")
     synth.add_argument("--resume", action="store_true", help="finish or extend the corpus in --out")
+    synth.add_argument("--test-set", choices=("clean", "noisy"), default="",
+                       help="instead of training speech: the held-out sentences read once by every engine, "
+                            "clean or with pink noise at 15 dB SNR (--hours caps it)")
     synth.set_defaults(run=_synth)
 
     evaluate = commands.add_parser("evaluate", help="a model's CER and WER on recordings with transcripts")
@@ -139,7 +142,8 @@ def _synth(args) -> int:
     from .synth.corpus import SynthConfig, synthesise
 
     config = SynthConfig(out=args.out, hours=args.hours, engines=tuple(args.engines.split(",")),
-                         language=args.language, phonemes=args.phonemes, seed=args.seed, workers=args.workers)
+                         language=args.language, phonemes=args.phonemes, seed=args.seed, workers=args.workers,
+                         test_set=args.test_set)
     with tqdm(total=round(config.hours * 3600), unit="s", desc="speech", file=sys.stderr, disable=None) as bar:
         def progress(done, total):
             bar.update(round(done) - bar.n)

@@ -28,7 +28,7 @@ from engine.errors import VivavoceError
 
 from . import augment
 from .engines import SynthesisError, choose_engines
-from .text import sentences, spoken_form, training_sentences
+from .text import held_out, sentences, spoken_form, training_sentences
 
 SAMPLE_RATE = 16000
 MANIFEST = "manifest.tsv"
@@ -46,6 +46,7 @@ class SynthConfig:
     phonemes: bool = False
     seed: int = 0
     workers: int = 0  # 0: every core
+    test_set: str = ""  # "clean" or "noisy": the held-out sentences, for measuring a model
 
 
 @dataclass(frozen=True)
@@ -60,7 +61,9 @@ class Plan:
 
 
 class Planner:
-    """Utterance i's plan, from (seed, i) alone."""
+    """Utterance i's plan, from (seed, i) alone; an endless sequence."""
+
+    size = None
 
     def __init__(self, seed: int, texts: list[str], voices: dict[str, list[str]]):
         self.seed, self.texts, self.voices = seed, texts, voices
@@ -73,6 +76,29 @@ class Planner:
         return Plan(index, self.texts[rng.integers(len(self.texts))], engine, voice,
                     round(float(rng.uniform(0.8, 1.25)), 3), round(float(rng.uniform(0.75, 1.3)), 3),
                     augment.draw(rng))
+
+
+TEST_SETS = {
+    "clean": augment.Augmentation(1.0, None, None, None, False, False, 0.0),
+    "noisy": augment.Augmentation(1.0, "pink", 15.0, None, False, False, 0.0),
+}
+
+
+class TestPlanner:
+    """The held-out sentences, each read by every engine in turn (a voice drawn from (seed, i)), at
+    neutral speed and pitch, clean or with pink noise at 15 dB SNR; a finite sequence of ``size`` plans."""
+
+    def __init__(self, seed: int, texts: list[str], voices: dict[str, list[str]], condition: str):
+        self.seed, self.texts, self.voices = seed, texts, voices
+        self.engines = sorted(voices)
+        self.recipe = TEST_SETS[condition]
+        self.size = len(texts) * len(self.engines)
+
+    def plan(self, index: int) -> Plan:
+        rng = np.random.default_rng([self.seed, index])
+        engine = self.engines[index % len(self.engines)]
+        voice = self.voices[engine][rng.integers(len(self.voices[engine]))]
+        return Plan(index, self.texts[index // len(self.engines)], engine, voice, 1.0, 1.0, self.recipe)
 
 
 # Worker state, set once per process by `_start_worker`.
@@ -148,6 +174,8 @@ def _check_settings(out: Path, config: SynthConfig, resume: bool) -> None:
 def synthesise(config: SynthConfig, resume: bool, notice: Callable[[str], None],
                progress: Callable[[float, float], None]) -> tuple[int, float, int]:
     """Make (or finish, or extend) the corpus; returns (utterances, seconds, failures of this run)."""
+    if config.test_set and config.test_set not in TEST_SETS:
+        raise VivavoceError(f"--test-set {config.test_set}: choose one of {', '.join(TEST_SETS)}")
     if config.language != "en":
         raise VivavoceError(f"--language {config.language}: only English voices are set up so far")
     engines = {e.name: e for e in choose_engines(list(config.engines), notice)}
@@ -157,8 +185,13 @@ def synthesise(config: SynthConfig, resume: bool, notice: Callable[[str], None],
     _check_settings(out, config, resume)
     voices = {name: engine.voices() for name, engine in engines.items()}
     # Engines read the spoken form, so that the transcript is exactly what was said.
-    texts = sorted({spoken_form(sentence) for sentence in training_sentences(sentences())})
-    planner = Planner(config.seed, texts, voices)
+    written = sentences()
+    texts = sorted({spoken_form(s) for s in training_sentences(written)})
+    if config.test_set:
+        planner = TestPlanner(config.seed, sorted({spoken_form(s) for s in held_out(written)}), voices,
+                              config.test_set)
+    else:
+        planner = Planner(config.seed, texts, voices)
     rows, seconds, index = read_manifest(out)
     target = config.hours * 3600
     if seconds >= target:
@@ -175,7 +208,10 @@ def synthesise(config: SynthConfig, resume: bool, notice: Callable[[str], None],
         try:
             while seconds < target:
                 # Bounded rounds: Pool.imap would otherwise read an endless plan sequence into memory.
-                plans = [planner.plan(i) for i in range(index, index + 16 * workers)]
+                last = index + 16 * workers if planner.size is None else min(index + 16 * workers, planner.size)
+                plans = [planner.plan(i) for i in range(index, last)]
+                if not plans:
+                    break
                 index += len(plans)
                 for row in pool.imap(_make, plans, chunksize=2):
                     if isinstance(row, str):
