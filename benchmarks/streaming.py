@@ -60,7 +60,7 @@ class RerunWindow(StreamingRecognizer):
                 window = (window - window.mean()) / np.sqrt(window.var() + 1e-7)
             waveform = torch.from_numpy(window.astype(np.float32))[None].to(self.recognizer.device,
                                                                            self.recognizer.dtype)
-            self.features = self.model.feature_encoder(waveform)[0][-frames:]
+            self.features = self.model.feature_projection(self.model.feature_encoder(waveform))[0][0][-frames:]
 
 
 def speech(seconds: float) -> np.ndarray:
@@ -86,11 +86,12 @@ def random_small(device) -> Recognizer:
 def measure(streaming: StreamingRecognizer, audio: np.ndarray) -> dict:
     clock, busy, first_partial, final_at = 0.0, 0.0, {}, {}
     cpu = time.process_time()
-    for start in range(0, len(audio), BLOCK):
+    for start in range(0, len(audio) + BLOCK, BLOCK):
         arrives = (start + BLOCK) / 16000
         clock = max(clock, arrives)
         began = time.perf_counter()
-        events = streaming.feed(audio[start:start + BLOCK])
+        # After the last block, the end of the stream: what is left becomes final.
+        events = streaming.feed(audio[start:start + BLOCK]) if start < len(audio) else streaming.flush()
         spent = time.perf_counter() - began
         clock += spent
         busy += spent

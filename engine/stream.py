@@ -8,7 +8,7 @@ reaches ``max_segment`` seconds (then the words that ended more than a second
 ago are finalised and the rest stays partial).
 
 Work is not redone: the feature encoder runs only on new audio (its 20 ms
-frames line up, so features of audio already seen are kept), and only the
+frames line up, so the projected features of audio already seen are kept), and only the
 Transformer, which needs the whole context, runs again over the segment plus
 ``context`` seconds of audio before it. Per-utterance statistics that the
 offline model takes over a whole file (input normalisation, the group norm of
@@ -92,7 +92,8 @@ class StreamingRecognizer:
         self.unprocessed = 0  # samples fed since the last update
         self.heard = False  # whether any sound has come yet
         self.warm = False  # whether a second of audio from the first sound has come
-        self.features = torch.zeros(0, arch.conv_channels[-1])  # context + segment frames
+        # Projected features (the Transformer's input) of the context and segment frames.
+        self.features = torch.zeros(0, arch.hidden_size)
         self.first_frame = 0  # absolute index of features[0]
         self.segment_start = 0  # absolute index of the segment's first frame
         self.audio_stats = RunningStats(1, SAMPLE_RATE)
@@ -148,6 +149,7 @@ class StreamingRecognizer:
             if self.recognizer.config.normalize_input:
                 chunk = self.audio_stats.normalise(chunk[None], 1e-7, update)[0]
             new = self._feature_encoder(chunk.to(self.recognizer.device, self.recognizer.dtype), update)
+            new, _ = self.model.feature_projection(new)
         self.features = torch.cat([self.features.to(new), new])
 
     def _feature_encoder(self, waveform: torch.Tensor, update: bool) -> torch.Tensor:
@@ -170,8 +172,7 @@ class StreamingRecognizer:
             return []
         with torch.inference_mode():
             model = self.model
-            projected, _ = model.feature_projection(self.features[None])
-            logits = model.ctc_head(model.transformer(projected))[0, segment_offset:]
+            logits = model.ctc_head(model.transformer(self.features[None]))[0, segment_offset:]
             log_probs = torch.log_softmax(logits.float(), dim=-1).cpu().numpy()
         ids, probs = best_path(log_probs)
         config = self.recognizer.config
