@@ -285,7 +285,7 @@ def test_apply_is_deterministic_by_seed(sentences):
     assert not np.array_equal(augmented(15), augmented(16))
 
 
-def test_apply_returns_finite_audio_below_full_scale_of_length_over_speed(sentences):
+def test_apply_returns_finite_audio_below_full_scale_of_padded_length_over_speed(sentences):
     speech = sentences[0] / np.max(np.abs(sentences[0]))  # at full scale, the hardest case
     for seed in range(12):
         rng = np.random.default_rng(seed)
@@ -293,7 +293,20 @@ def test_apply_returns_finite_audio_below_full_scale_of_length_over_speed(senten
         out = apply(speech, recipe, rng, sentences[1:])
         assert out.dtype == np.float32 and np.all(np.isfinite(out))
         assert np.max(np.abs(out)) <= 0.99 + 1e-6
-        assert len(out) == pytest.approx(len(speech) / recipe.speed, abs=1)
+        padded = len(speech) + round(recipe.lead_s * SAMPLE_RATE) + round(recipe.trail_s * SAMPLE_RATE)
+        assert len(out) == pytest.approx(padded / recipe.speed, abs=1)
+
+
+def test_recipes_put_silence_around_the_speech_that_the_noise_fills(sentences):
+    speech = sentences[0]
+    recipe = Augmentation(speed=1.0, noise="pink", snr_db=20.0, reverb_rt60=None, telephone=False,
+                          codec=False, gain_db=0.0, lead_s=0.5, trail_s=0.25)
+    out = apply(speech, recipe, np.random.default_rng(0))
+    lead = out[: SAMPLE_RATE // 2]
+    assert len(out) == len(speech) + SAMPLE_RATE * 3 // 4
+    assert 0 < np.sqrt(np.mean(lead ** 2)) < 0.2 * np.sqrt(np.mean(out[SAMPLE_RATE // 2:] ** 2))
+    recipes = [draw(np.random.default_rng(seed)) for seed in range(50)]
+    assert all(0 <= r.lead_s <= 0.6 and 0.1 <= r.trail_s <= 0.8 for r in recipes)
 
 
 def test_apply_makes_babble_from_pink_noise_without_other_utterances(speech):

@@ -244,7 +244,9 @@ class Augmentation:
     speed: tempo factor (1.1 is 10% faster and higher). noise: "white", "pink", "babble" or None.
     snr_db: active speech over noise power, dB (None without noise). reverb_rt60: seconds, or None
     for a dry recording. telephone: 300-3400 Hz band limit. codec: low-bit-rate lossy round trip.
-    gain_db: level change, dB (the result's peak is kept at most 0.99).
+    gain_db: level change, dB (the result's peak is kept at most 0.99). lead_s, trail_s: silence
+    added before and after the speech, seconds, so that a model hears pauses and learns that
+    the noise floor between words is not speech (live captions listen to silence most of the time).
     """
 
     speed: float
@@ -254,6 +256,8 @@ class Augmentation:
     telephone: bool
     codec: bool
     gain_db: float
+    lead_s: float = 0.0
+    trail_s: float = 0.0
 
     def __post_init__(self):
         if self.noise not in (*NOISES, None):
@@ -273,20 +277,22 @@ def draw(rng: np.random.Generator, clean_fraction: float = 0.3) -> Augmentation:
     -3..+3 dB only. Otherwise: speed 0.9-1.1; noise with probability 0.6 (pink 40%, babble 40%,
     white 20%) at an SNR of 5-30 dB; reverberation with probability 0.3, RT60 0.2-0.8 s;
     telephone band with probability 0.1; codec with probability 0.1; gain -6..+6 dB. All ranges
-    are uniform; values are rounded (speed 0.01, dB 0.1, seconds 0.01) so the manifest reads well
+    are uniform. Every recipe adds 0-0.6 s of silence before the speech and 0.1-0.8 s after it.
+    Values are rounded (speed 0.01, dB 0.1, seconds 0.01) so the manifest reads well
     and the recipe holds exactly what was applied.
     """
+    pads = {"lead_s": round(rng.uniform(0.0, 0.6), 2), "trail_s": round(rng.uniform(0.1, 0.8), 2)}
     if rng.random() < clean_fraction:
         return Augmentation(speed=round(rng.uniform(0.95, 1.05), 2), noise=None, snr_db=None,
                             reverb_rt60=None, telephone=False, codec=False,
-                            gain_db=round(rng.uniform(-3.0, 3.0), 1))
+                            gain_db=round(rng.uniform(-3.0, 3.0), 1), **pads)
     speed = round(rng.uniform(0.9, 1.1), 2)
     noise = str(rng.choice(NOISES, p=[0.2, 0.4, 0.4])) if rng.random() < 0.6 else None
     snr_db = round(rng.uniform(5.0, 30.0), 1) if noise else None
     reverb_rt60 = round(rng.uniform(0.2, 0.8), 2) if rng.random() < 0.3 else None
     return Augmentation(speed=speed, noise=noise, snr_db=snr_db, reverb_rt60=reverb_rt60,
                         telephone=bool(rng.random() < 0.1), codec=bool(rng.random() < 0.1),
-                        gain_db=round(rng.uniform(-6.0, 6.0), 1))
+                        gain_db=round(rng.uniform(-6.0, 6.0), 1), **pads)
 
 
 def apply(speech: np.ndarray, recipe: Augmentation, rng: np.random.Generator,
@@ -295,10 +301,12 @@ def apply(speech: np.ndarray, recipe: Augmentation, rng: np.random.Generator,
 
     The talker's rate and voice come first, then the room's reverberation, then noise in the
     room, then the telephone line and the codec, then the recording level. Babble is made from
-    ``others`` (pink noise if there are none). The length is len(speech)/speed; the peak is at
+    ``others`` (pink noise if there are none). Silence is added first (the talker pauses), so
+    the room and the noise fill it. The length is (len(speech) + pads)/speed; the peak is at
     most 0.99.
     """
-    x = perturb_speed(speech, recipe.speed)
+    lead, trail = (int(round(s * SAMPLE_RATE)) for s in (recipe.lead_s, recipe.trail_s))
+    x = perturb_speed(np.pad(_as_audio(speech), (lead, trail)), recipe.speed)
     if recipe.reverb_rt60 is not None:
         x = reverberate(x, room_impulse_response(rng, rt60=recipe.reverb_rt60))
     if recipe.noise is not None:
