@@ -32,6 +32,15 @@ class _Parser(argparse.ArgumentParser):
         raise SystemExit(EXIT_USER_ERROR)
 
 
+def _gui(args) -> int:
+    try:
+        from app import gui
+    except ImportError as error:
+        raise VivavoceError(f"the desktop app needs Qt, which cannot be loaded ({error}); "
+                            "on Linux install libegl1 and libxkbcommon0, or use `vivavoce caption`") from None
+    return gui.run(model=args.model, compute=args.device)
+
+
 def _transcribe(args) -> int:
     from tqdm import tqdm
 
@@ -170,6 +179,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="vivavoce", description="Private, on-device live captions with wav2vec 2.0.")
     commands = parser.add_subparsers(dest="command", parser_class=_Parser, metavar="COMMAND")
 
+    gui = commands.add_parser("gui", help="the desktop app (also what `vivavoce` alone opens)")
+    gui.add_argument("--model", help="an installed model's name, or a model folder")
+    gui.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
+    gui.set_defaults(run=_gui)
+
     transcribe = commands.add_parser("transcribe", help="transcribe audio files to text, SRT, VTT or JSON")
     transcribe.add_argument("files", nargs="+", metavar="FILE",
                             help="WAV, FLAC, OGG or MP3, any sample rate and channel count")
@@ -218,8 +232,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command is None:
-        parser.print_help()
-        return 0
+        args = parser.parse_args(["gui"])
     try:
         return args.run(args)
     except VivavoceError as error:

@@ -66,13 +66,17 @@ class Recognizer:
         try:
             return self._forward(waveform)
         except torch.OutOfMemoryError:
-            if self.device.type != "cuda":
-                raise
-            torch.cuda.empty_cache()
-            self.on_warning(f"the GPU ({torch.cuda.get_device_name(self.device)}) ran out of memory; "
-                            "recognition continues on the CPU, more slowly")
-            self._place(torch.device("cpu"))
+            self.fall_back_to_cpu()
             return self._forward(waveform)
+
+    def fall_back_to_cpu(self) -> None:
+        """After the GPU ran out of memory: say so and continue on the CPU (re-raises on the CPU)."""
+        if self.device.type != "cuda":
+            raise
+        name = torch.cuda.get_device_name(self.device)
+        torch.cuda.empty_cache()
+        self.on_warning(f"the GPU ({name}) ran out of memory; recognition continues on the CPU, more slowly")
+        self._place(torch.device("cpu"))
 
     def _forward(self, waveform: torch.Tensor) -> np.ndarray:
         with torch.inference_mode():

@@ -112,7 +112,16 @@ class StreamingRecognizer:
         if self.unprocessed < self.hop:
             return []
         self.unprocessed = 0
-        return self._update(final=False)
+        return self._guarded(lambda: self._update(final=False))
+
+    def _guarded(self, work):
+        """``work()``, run again on the CPU if the GPU runs out of memory."""
+        try:
+            return work()
+        except torch.OutOfMemoryError:
+            self.recognizer.fall_back_to_cpu()
+            self.features = self.features.to("cpu", self.recognizer.dtype)
+            return work()
 
     def _skip_leading_silence(self) -> None:
         """Drop silence before the first sound (keeping ``LEAD_IN`` of it); warm once a second of audio
@@ -131,9 +140,7 @@ class StreamingRecognizer:
 
     def flush(self) -> list[CaptionEvent]:
         """The end of the stream: whatever is left becomes final."""
-        if len(self.samples) >= self.field:
-            self._encode_new_audio()
-        return self._update(final=True, encode=False)
+        return self._guarded(lambda: self._update(final=True, encode=len(self.samples) >= self.field))
 
     # -- the work of one update ---------------------------------------------
 
@@ -144,12 +151,12 @@ class StreamingRecognizer:
         used = (frames - 1) * self.stride + self.field
         chunk = torch.from_numpy(self.samples[:used].copy())
         update = _rms(self.samples[:used]) >= SILENCE_RMS
-        self.samples = self.samples[frames * self.stride:]
         with torch.inference_mode():
             if self.recognizer.config.normalize_input:
                 chunk = self.audio_stats.normalise(chunk[None], 1e-7, update)[0]
             new = self._feature_encoder(chunk.to(self.recognizer.device, self.recognizer.dtype), update)
             new, _ = self.model.feature_projection(new)
+        self.samples = self.samples[frames * self.stride:]  # only once they are encoded (a retry redoes them)
         self.features = torch.cat([self.features.to(new), new])
 
     def _feature_encoder(self, waveform: torch.Tensor, update: bool) -> torch.Tensor:

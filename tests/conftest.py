@@ -9,6 +9,8 @@ from pathlib import Path
 import pytest
 
 VIVAVOCE = Path(sys.executable).with_name("vivavoce")
+# Qt widgets without a display, on a laptop-sized screen (the offscreen default is 800 x 600).
+os.environ.setdefault("QT_QPA_PLATFORM", f"offscreen:configfile={Path(__file__).with_name('offscreen_screen.json')}")
 
 
 @pytest.fixture(autouse=True)

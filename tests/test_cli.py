@@ -4,10 +4,10 @@ import soundfile
 import torch
 
 
-def test_without_a_command_it_lists_the_commands(vivavoce):
-    result = vivavoce()
+def test_help_lists_the_commands(vivavoce):
+    result = vivavoce("--help")
     assert result.returncode == 0
-    assert all(command in result.stdout for command in ("transcribe", "models", "devices"))
+    assert all(command in result.stdout for command in ("gui", "caption", "transcribe", "models", "devices"))
 
 
 def test_devices_lists_the_cpu_and_every_gpu(vivavoce):

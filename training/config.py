@@ -61,6 +61,9 @@ class FinetuneConfig(Common):
     batch_seconds: float = 100.0
     max_utterance_seconds: float = 30.0
     freeze_transformer_steps: int = 1000  # only the CTC head learns at first
+    # The convolutional feature encoder stays as pretraining left it, as in the paper; train it
+    # too when pretraining was short or its audio differs much from the fine-tuning recordings.
+    train_feature_encoder: bool = False
     stage_fractions: tuple[float, float, float] = (0.1, 0.4, 0.5)  # tri-stage: warm-up, hold, decay
     final_lr_scale: float = 0.05
     mask_prob: float = 0.5
@@ -90,6 +93,8 @@ def add_arguments(parser: argparse.ArgumentParser, cls: type) -> None:
         flag = "--" + field.name.replace("_", "-")
         if isinstance(field.default, tuple):
             parser.add_argument(flag, dest=field.name, type=float, nargs=len(field.default), default=None)
+        elif isinstance(field.default, bool):
+            parser.add_argument(flag, dest=field.name, action=argparse.BooleanOptionalAction, default=None)
         else:
             parser.add_argument(flag, dest=field.name, type=type(field.default), default=None)
 

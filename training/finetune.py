@@ -2,8 +2,8 @@
 
 Starts from any model folder (pretrained, or already fine-tuned to adapt it to
 a voice), builds a character vocabulary from the transcripts (or keeps the
-model's own), freezes the feature encoder, trains only the CTC head for the
-first updates, then everything above the feature encoder with a tri-stage
+model's own), freezes the feature encoder (unless --train-feature-encoder),
+trains only the CTC head for the first updates, then the rest with a tri-stage
 learning rate and time and channel masking. Validation CER and WER after each
 epoch; the best model is kept in the output folder as soon as it is found.
 """
@@ -119,7 +119,7 @@ def finetune(config: FinetuneConfig, resume: bool, command: str) -> tuple[str, P
     train, valid = split(encodable, config.valid_fraction, config.seed)
     train_targets = {i: encode(u.text, vocabulary) for i, u in enumerate(train)}
     for parameter in model.feature_encoder.parameters():
-        parameter.requires_grad_(False)
+        parameter.requires_grad_(config.train_feature_encoder)
     out = Path(config.out)
     trainer = Trainer(config, CTCTask(model, train_targets, config, vocabulary.blank), AudioDataset(train),
                       [u.duration for u in train], out, command,

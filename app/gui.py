@@ -1,0 +1,38 @@
+"""`vivavoce` / `vivavoce gui`: the desktop app."""
+
+import sys
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QGuiApplication, QIcon
+from PySide6.QtWidgets import QApplication
+
+from .main_window import MainWindow
+
+
+def make_application(argv: list[str] | None = None) -> QApplication:
+    app = QApplication.instance()
+    if app is None:
+        QGuiApplication.setHighDpiScaleFactorRoundingPolicy(Qt.HighDpiScaleFactorRoundingPolicy.PassThrough)
+        app = QApplication(argv if argv is not None else sys.argv[:1])
+    app.setApplicationName("Vivavoce")
+    app.setApplicationDisplayName("Vivavoce")
+    app.setOrganizationName("Vivavoce")
+    app.setDesktopFileName("vivavoce")
+    icon = _icon()
+    if icon is not None:
+        app.setWindowIcon(icon)
+    return app
+
+
+def _icon() -> QIcon | None:
+    import importlib.resources
+
+    path = importlib.resources.files("assets") / "vivavoce.svg"
+    return QIcon(str(path)) if path.is_file() else None
+
+
+def run(model: str | None = None, compute: str = "auto") -> int:
+    app = make_application()
+    window = MainWindow(model=model, compute=compute)
+    window.show()
+    return app.exec()

@@ -1,0 +1,376 @@
+"""The desktop app, offscreen: captions from a file reach the caption area, the overlay and the
+transcript; pause and resume; overlay options; export; settings across restarts; errors; keyboard
+and accessibility; and an event loop that never waits on the recogniser."""
+
+import os
+import subprocess
+import time
+
+import numpy as np
+import pytest
+import soundfile
+from PySide6.QtCore import QElapsedTimer, Qt, QTimer
+from PySide6.QtGui import QAccessible, QGuiApplication
+from PySide6.QtWidgets import (QAbstractButton, QComboBox, QLineEdit, QListWidget,
+                               QProgressBar, QSlider, QSpinBox, QWidget)
+
+from app.main_window import MainWindow
+from app.settings import Settings
+from app.style import PRESETS, CaptionStyle
+from app.worker import CaptionRequest
+from conftest import VIVAVOCE
+from engine.audio import SAMPLE_RATE, load_audio
+from engine.transcripts import list_transcripts, read_transcript
+from test_transcribe import parse_cues
+from training.metrics import character_error_rate
+
+WAIT_MS = 120_000
+
+
+@pytest.fixture
+def window(qtbot, tmp_path):
+    win = MainWindow(Settings(tmp_path / "settings.ini"))
+    qtbot.addWidget(win)
+    win.show()
+    yield win
+    if win.running:
+        win.stop()
+        qtbot.waitUntil(lambda: not win.running, timeout=WAIT_MS)
+    win.overlay.close()
+
+
+@pytest.fixture(scope="module")
+def clip(trained_model):
+    """One of the test model's sentences, as a file, and its text."""
+    _, clips = trained_model
+    return next(iter(clips.items()))
+
+
+def caption(window, qtbot, path, model, realtime=False) -> None:
+    window.start(CaptionRequest(source="file", file=str(path), model=str(model), realtime=realtime))
+    assert window.running
+    qtbot.waitUntil(lambda: not window.running, timeout=WAIT_MS)
+
+
+def test_captions_from_a_file_reach_the_caption_area_the_overlay_and_the_saved_transcript(
+        window, qtbot, trained_model, clip, data_dir):
+    folder, _ = trained_model
+    path, text = clip
+    window.show_overlay(True)
+
+    caption(window, qtbot, path, folder)
+
+    shown = " ".join(window.captions.finals)
+    assert character_error_rate([text], [shown]) < 0.3, shown
+    assert list(window.overlay.view.finals) == list(window.captions.finals)
+    lines = window.transcript.current
+    assert [line.text for line in lines] == list(window.captions.finals)
+    assert window.transcript.list.count() == len(lines)
+    saved = list_transcripts()
+    assert len(saved) == 1 and saved[0].parent == data_dir / "transcripts"
+    assert [line.text for line in read_transcript(saved[0]).lines] == [line.text for line in lines]
+    assert window.state_label.text() == "Stopped" and not window.banner.isVisible()
+    assert window.compute_label.text() == "CPU"
+
+
+def test_pause_holds_a_file_where_it_is_and_resume_goes_on_from_there(window, qtbot, trained_model, clip):
+    folder, _ = trained_model
+    path, text = clip
+    window.start(CaptionRequest(source="file", file=str(path), model=str(folder), realtime=True))
+    qtbot.waitUntil(lambda: bool(window.captions.partial), timeout=WAIT_MS)
+    window.toggle()  # pause
+    assert window.worker.paused and window.start_button.text() == "Resume"
+    qtbot.waitUntil(lambda: not window.captions.partial, timeout=WAIT_MS)  # made final at the pause
+    held = list(window.captions.finals)
+    assert held
+    qtbot.wait(2000)
+    assert list(window.captions.finals) == held and window.captions.partial == ""
+    window.toggle()  # resume
+    assert not window.worker.paused and window.start_button.text() == "Pause"
+    qtbot.waitUntil(lambda: not window.running, timeout=WAIT_MS)
+
+    shown = " ".join(window.captions.finals)
+    assert len(window.captions.finals) >= 2 and character_error_rate([text], [shown]) < 0.35, shown
+    lines = window.transcript.current
+    duration = len(load_audio(path)) / SAMPLE_RATE
+    # Times are the file's: they run on in order and end within it, pause or no pause.
+    assert [line.start for line in lines] == sorted(line.start for line in lines)
+    assert lines[-1].end <= duration + 0.1
+
+
+def test_the_event_loop_never_waits_on_the_recogniser(window, qtbot, trained_model, clip, tmp_path):
+    folder, _ = trained_model
+    path = tmp_path / "four times.wav"
+    soundfile.write(path, np.tile(load_audio(clip[0]), 4), SAMPLE_RATE)  # recognised as fast as it can be
+    clock, gaps = QElapsedTimer(), []
+    clock.start()
+
+    def tick():
+        gaps.append(clock.restart())
+
+    timer = QTimer()
+    timer.setInterval(10)
+    timer.timeout.connect(tick)
+    timer.start()
+    caption(window, qtbot, path, folder)
+    timer.stop()
+
+    assert window.captions.finals  # it did recognise, all the while
+    assert len(gaps) > 20 and max(gaps[1:]) < 100, max(gaps[1:])
+
+
+def test_overlay_docks_styles_and_lets_clicks_through(window, qtbot):
+    overlay = window.overlay
+    window.dock_overlay("top")
+    screen = overlay.screen().availableGeometry()
+    assert overlay.isVisible() and window.overlay_action.isChecked()
+    assert overlay.geometry().top() < screen.top() + 50
+    window.dock_overlay("bottom")
+    assert overlay.geometry().bottom() > screen.bottom() - 50
+    assert overlay.windowFlags() & Qt.WindowType.WindowStaysOnTopHint
+    assert overlay.windowFlags() & Qt.WindowType.FramelessWindowHint
+
+    small = replace_style(PRESETS["Yellow on black"], font_size=20, lines=2)
+    window.apply_style(small)
+    height_two = overlay.height()
+    window.apply_style(replace_style(small, lines=4))
+    assert overlay.height() > 1.6 * height_two
+    window.apply_style(replace_style(small, font_size=60, lines=2, uppercase=True))
+    assert overlay.height() > 2 * height_two
+    for sentence in ("one two three four five six seven", "eight nine ten eleven twelve thirteen",
+                     "fourteen fifteen sixteen seventeen eighteen nineteen twenty"):
+        overlay.view.add_final(sentence)
+    corner = overlay.view.grab().toImage().pixelColor(2, 2)  # the background, translucent as styled
+    assert (corner.red(), corner.green(), corner.blue(), corner.alpha()) == (0, 0, 0, round(0.85 * 255))
+    lines = overlay.view.visual_lines()
+    assert all(final == final.upper() for final, _ in lines)
+
+    window.click_through_action.setChecked(True)
+    assert overlay.windowFlags() & Qt.WindowType.WindowTransparentForInput and overlay.isVisible()
+    window.click_through_action.setChecked(False)
+    assert not overlay.windowFlags() & Qt.WindowType.WindowTransparentForInput
+
+    window.show_overlay(False)
+    assert not overlay.isVisible() and not window.overlay_action.isChecked()
+
+
+def test_the_overlay_can_be_dragged_off_its_dock(window, qtbot):
+    window.dock_overlay("bottom")
+    overlay = window.overlay
+    start = overlay.geometry().topLeft()
+    qtbot.mousePress(overlay.view, Qt.MouseButton.LeftButton, pos=overlay.view.rect().center())
+    qtbot.mouseMove(overlay.view, overlay.view.rect().center() + type(start)(0, -120))
+    qtbot.mouseRelease(overlay.view, Qt.MouseButton.LeftButton, pos=overlay.view.rect().center())
+    assert overlay.dock == "free"
+    assert overlay.geometry().top() < start.y() - 60
+
+
+def test_exported_transcripts_parse_as_text_srt_and_webvtt(window, qtbot, trained_model, clip, tmp_path):
+    folder, _ = trained_model
+    path, _ = clip
+    caption(window, qtbot, path, folder)
+    lines = window.transcript.current
+    words = " ".join(line.text for line in lines)
+
+    for fmt, separator in (("srt", ","), ("vtt", r"\.")):
+        target = tmp_path / f"captions.{fmt}"
+        assert window.transcript.export_to(target)
+        cues = parse_cues(target.read_text(), separator)
+        assert " ".join(" ".join(text) for _, _, text in cues) == words
+        assert all(start < end for start, end, _ in cues)
+    assert (tmp_path / "captions.vtt").read_text().startswith("WEBVTT")
+    assert window.transcript.export_to(tmp_path / "captions.txt")
+    rows = (tmp_path / "captions.txt").read_text().splitlines()
+    assert [row.split("] ", 1)[1] for row in rows] == [line.text for line in lines]
+
+    assert not window.transcript.export_to(tmp_path / "captions.docx")
+    assert window.banner.isVisible() and "captions.docx" in window.banner.text.text()
+    assert not (tmp_path / "captions.docx").exists()
+
+
+def test_transcript_search_copy_and_earlier_sessions(window, qtbot, trained_model):
+    folder, clips = trained_model
+    (first, first_text), (second, second_text) = list(clips.items())[:2]
+    caption(window, qtbot, first, folder)
+    panel = window.transcript
+    earlier = [line.text for line in panel.current]
+    assert "fox" in " ".join(earlier)
+
+    panel.search.setText("fox")
+    visible = [panel.list.item(i).text() for i in range(panel.list.count()) if not panel.list.item(i).isHidden()]
+    assert visible and all("fox" in row for row in visible)
+    assert "fox" in panel.copy() and QGuiApplication.clipboard().text() == panel.copy()
+    panel.search.setText("zebra")
+    assert all(panel.list.item(i).isHidden() for i in range(panel.list.count()))
+    assert panel.matches.text() == f"0 of {len(earlier)} lines"
+    panel.search.clear()
+
+    caption(window, qtbot, second, folder)  # a second session
+    assert "fox" not in " ".join(line.text for line in panel.current)
+    assert panel.session.count() == 3  # this session, and the two saved
+    panel.open_transcript(panel.session.itemData(2))  # the older one
+    assert [line.text for line in panel.shown()] == earlier
+    assert panel.list.count() == len(earlier)
+    panel.session.setCurrentIndex(0)
+    panel._choose_session(0)
+    assert [line.text for line in panel.shown()] == [line.text for line in panel.current]
+
+
+def test_settings_survive_a_restart(qtbot, tmp_path):
+    path = tmp_path / "talk.flac"
+    settings_file = tmp_path / "settings.ini"
+    first = MainWindow(Settings(settings_file))
+    qtbot.addWidget(first)
+    first.show()
+    first.setGeometry(40, 50, 1010, 580)
+    first.source_box.setCurrentIndex(first.source_box.findData("file"))
+    first.file_edit.setText(str(path))
+    style = replace_style(PRESETS["Black on cream"], font_size=44, lines=2, uppercase=True)
+    first.apply_style(style)
+    first.dock_overlay("top")
+    first.click_through_action.setChecked(True)
+    first.close()
+
+    second = MainWindow(Settings(settings_file))
+    qtbot.addWidget(second)
+    second.show()
+    assert second.source_box.currentData() == "file" and second.file_edit.text() == str(path)
+    assert second.caption_style() == style and second.overlay.view.caption_style == style
+    assert second.size() == first.size()
+    assert second.overlay.dock == "top" and second.click_through_action.isChecked()
+    qtbot.waitUntil(second.overlay.isVisible)
+    second.close()
+
+
+def test_errors_show_a_visible_message_and_the_app_keeps_running(window, qtbot, trained_model, tmp_path):
+    folder, clips = trained_model
+    missing = tmp_path / "nowhere.wav"
+    window.start(CaptionRequest(source="file", file=str(missing), model=str(folder)))
+    qtbot.waitUntil(lambda: not window.running, timeout=WAIT_MS)
+    assert window.banner.isVisible() and "nowhere.wav" in window.banner.text.text()
+
+    broken = tmp_path / "broken-model"
+    broken.mkdir()
+    (broken / "config.json").write_text("{not json")
+    window.start(CaptionRequest(source="file", file=str(next(iter(clips))), model=str(broken)))
+    qtbot.waitUntil(lambda: not window.running, timeout=WAIT_MS)
+    message = window.banner.text.text()
+    assert "broken-model" in message and "Model list" in message
+
+    caption(window, qtbot, next(iter(clips)), folder)  # and it still works
+    assert window.captions.finals and not window.banner.isVisible()
+
+
+def test_without_a_model_the_window_says_how_to_get_one(window):
+    assert window.model_box.currentData() is None
+    assert window.banner.isVisible() and "vivavoce models import" in window.banner.text.text()
+    window.start()
+    assert not window.running
+
+
+def test_keyboard_shortcuts_change_the_text_size_clear_and_toggle_the_overlay(window, qtbot):
+    window.activateWindow()
+    qtbot.waitUntil(window.isActiveWindow)
+    size = window.caption_style().font_size
+    qtbot.keyClick(window, Qt.Key.Key_Equal, Qt.KeyboardModifier.ControlModifier)
+    assert window.caption_style().font_size > size
+    qtbot.keyClick(window, Qt.Key.Key_Minus, Qt.KeyboardModifier.ControlModifier)
+    assert window.caption_style().font_size == size
+    window.captions.add_final("something said")
+    qtbot.keyClick(window, Qt.Key.Key_L, Qt.KeyboardModifier.ControlModifier)
+    assert not window.captions.finals
+    qtbot.keyClick(window, Qt.Key.Key_F9)
+    assert window.overlay.isVisible()
+    qtbot.keyClick(window, Qt.Key.Key_F9)
+    assert not window.overlay.isVisible()
+    shortcuts = {a.text().replace("&", ""): a.shortcut().toString() for a in window.findChildren(type(window.start_action))}
+    assert shortcuts["Start or pause"] == "Ctrl+Space" and shortcuts["Stop"] == "Shift+F5"
+
+
+def test_every_control_has_an_accessible_name_and_a_sensible_tab_order(window, qtbot):
+    window.edit_style()
+    kinds = (QAbstractButton, QComboBox, QLineEdit, QSlider, QSpinBox, QListWidget, QProgressBar)
+    checked = 0
+    for root in (window, window.style_dialog):
+        for widget in root.findChildren(QWidget):
+            if (not isinstance(widget, kinds) or not widget.isVisible()
+                    or isinstance(widget.parent(), (QComboBox, QSpinBox, QLineEdit))):
+                continue  # a composite's own parts are named by it
+            # What a screen reader reads: the accessible name, a button's text, a label's buddy.
+            name = QAccessible.queryAccessibleInterface(widget).text(QAccessible.Text.Name)
+            assert name.replace("&", "").strip(), f"{type(widget).__name__} {widget.objectName()} has no name"
+            checked += 1
+    assert checked > 25
+    window.style_dialog.close()
+
+    order, widget = [], window.start_button
+    while widget not in order and len(order) < 100:  # once round the chain
+        order.append(widget)
+        widget = widget.nextInFocusChain()
+        while not widget.isVisible() or widget.focusPolicy() == Qt.FocusPolicy.NoFocus or not widget.isEnabled():
+            widget = widget.nextInFocusChain()
+    panel = window.transcript
+    expected = [window.start_button, window.source_box, window.device_box, window.model_box, panel.session,
+                panel.search, panel.list, panel.copy_button, panel.export_button]  # Stop is disabled while idle
+    assert [w for w in order if w in expected] == expected
+
+
+def test_every_preset_is_readable_at_wcag_aaa_and_partial_text_is_dimmer_but_readable():
+    from app.captions import PARTIAL_MIX
+    from app.style import contrast_ratio, worst_contrast
+
+    assert contrast_ratio("#ffffff", "#000000") == pytest.approx(21.0)
+    assert contrast_ratio("#777777", "#ffffff") == pytest.approx(4.48, abs=0.01)
+    # Half-transparent black over a white screen is mid grey: grey text can vanish into it.
+    assert worst_contrast(CaptionStyle(text_color="#606060", background_color="#000000",
+                                       background_opacity=0.5)) == 1.0
+    # White on 85% black: the worst screen is white, which shows through as a dark grey (38, 38, 38).
+    assert worst_contrast(CaptionStyle()) == pytest.approx(contrast_ratio("#ffffff", "#262626"), rel=0.01)
+    for name, style in PRESETS.items():
+        assert worst_contrast(style, opacity=1.0) >= 7.0, name
+        assert worst_contrast(style) >= 7.0, name  # the overlay, over any screen
+        fg, bg = np.array(parse(style.text_color)), np.array(parse(style.background_color))
+        dim = "#" + "".join(f"{round(c):02x}" for c in (1 - PARTIAL_MIX) * fg + PARTIAL_MIX * bg)
+        assert 4.5 <= contrast_ratio(dim, style.background_color) < contrast_ratio(style.text_color,
+                                                                                    style.background_color), name
+
+
+def test_style_dialog_applies_presets_and_custom_choices_live(window, qtbot):
+    window.edit_style()
+    dialog = window.style_dialog
+    dialog._apply_preset("Large, yellow on black")
+    assert window.caption_style().text_color == "#ffff00" and window.caption_style().font_size == 56
+    dialog.font_size.setValue(80)
+    assert window.caption_style().font_size == 80 and window.overlay.view.caption_style.font_size == 80
+    assert dialog.preset.currentText() == "Large, yellow on black"
+    dialog.text_color.set_color("#333333")
+    dialog.text_color.changed.emit("#333333")
+    assert dialog.preset.currentText() == "Custom" and "below WCAG AAA" in dialog.contrast.text()
+    dialog.reject()
+    assert window.caption_style().font_size == CaptionStyle().font_size
+
+
+def test_vivavoce_without_arguments_opens_the_desktop_app():
+    env = {**os.environ}
+    process = subprocess.Popen([str(VIVAVOCE)], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        time.sleep(10)
+        running = process.poll() is None
+    finally:
+        process.terminate()
+        _, stderr = process.communicate(timeout=30)
+    assert running, stderr
+    assert "Traceback" not in stderr
+
+
+def replace_style(style, **changes):
+    from dataclasses import replace
+
+    return replace(style, **changes)
+
+
+def parse(color):
+    from app.style import parse_color
+
+    return parse_color(color)
+
