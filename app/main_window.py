@@ -305,7 +305,9 @@ class MainWindow(QMainWindow):
         self.worker.final.connect(self._on_final)
         self.worker.level.connect(self._on_level)
         self.worker.stats.connect(self._on_stats)
-        self.worker.warning.connect(lambda text: self.show_message(text, "warning"))
+        # Only bound methods of objects in this thread: Qt queues those calls into the GUI thread,
+        # whereas a lambda would run in the worker's thread.
+        self.worker.warning.connect(self._on_warning)
         self.worker.failed.connect(self._on_failed)
         self.thread.finished.connect(self._on_finished)
         self.thread.start()
@@ -364,6 +366,9 @@ class MainWindow(QMainWindow):
         self.delay_label.setText(f"delay {stats.delay:.2f} s")
         self.rtf_label.setText(f"RTF {stats.rtf:.2f}")
         self.dropped_label.setText(f"dropped {stats.dropped:.1f} s" if stats.dropped else "")
+
+    def _on_warning(self, text: str) -> None:
+        self.show_message(text[0].upper() + text[1:], "warning")
 
     def _on_failed(self, text: str) -> None:
         advice = ""

@@ -18,7 +18,7 @@ from app.main_window import MainWindow
 from app.settings import Settings
 from app.style import PRESETS, CaptionStyle
 from app.worker import CaptionRequest
-from conftest import VIVAVOCE
+from conftest import MONITOR, VIVAVOCE
 from engine.audio import SAMPLE_RATE, load_audio
 from engine.transcripts import list_transcripts, read_transcript
 from test_transcribe import parse_cues
@@ -374,3 +374,29 @@ def parse(color):
 
     return parse_color(color)
 
+
+
+def test_a_microphone_that_is_not_there_is_named_in_the_message(window, qtbot, trained_model, null_sink):
+    folder, _ = trained_model
+    window.start(CaptionRequest(source="mic", input_device="Nonexistent USB Mic", model=str(folder)))
+    qtbot.waitUntil(lambda: not window.running, timeout=WAIT_MS)
+    message = window.banner.text.text()
+    assert window.banner.kind == "error" and "Nonexistent USB Mic" in message
+    assert "Microphone list" in message
+
+
+def test_losing_the_sound_device_shows_a_warning_and_captions_reconnect(window, qtbot, trained_model, null_sink):
+    folder, _ = trained_model
+    window.start(CaptionRequest(source="system", model=str(folder)))
+    qtbot.waitUntil(lambda: window.delay_label.text() != "", timeout=WAIT_MS)  # audio flows
+    null_sink.unload()
+    try:
+        qtbot.waitUntil(lambda: "trying to reconnect" in window.banner.text.text(), timeout=WAIT_MS)
+        assert window.banner.kind == "warning" and window.running and MONITOR in window.banner.text.text()
+    finally:
+        null_sink.load()
+    qtbot.waitUntil(lambda: "reconnected" in window.banner.text.text(), timeout=WAIT_MS)
+    assert window.running
+    window.stop()
+    qtbot.waitUntil(lambda: not window.running, timeout=WAIT_MS)
+    assert window.state_label.text() == "Stopped"
