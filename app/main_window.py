@@ -146,8 +146,9 @@ class MainWindow(QMainWindow):
         for label, widget in labels[:2]:
             self.controls.addWidget(label)
             self.controls.addWidget(widget)
-        self.controls.addWidget(self.file_edit, 1)
+        self.controls.addWidget(self.file_edit, 3)
         self.controls.addWidget(self.browse_button)
+        self.controls.addStretch(1)  # labels stay beside their fields when the file field is hidden
         self.controls.addWidget(labels[2][0])
         self.controls.addWidget(labels[2][1])
 

@@ -62,6 +62,8 @@ def meeting_window():
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", help="a model name or folder (default: the default model)")
+    parser.add_argument("--speech", help="an audio file to caption (default: flite or espeak-ng reads a few "
+                        "sentences)")
     parser.add_argument("--out", default=str(ROOT / "packaging" / "screenshots"))
     args = parser.parse_args()
     out = Path(args.out)
@@ -74,7 +76,7 @@ def main() -> int:
         from app.worker import CaptionRequest
 
         app = make_application()
-        speech = speak(Path(tmp))
+        speech = Path(args.speech) if args.speech else speak(Path(tmp))
         window = MainWindow(Settings(Path(tmp) / "settings.ini"), model=args.model)
         window.resize(1280, 620)
         window.move(40, 40)
