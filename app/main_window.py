@@ -10,7 +10,7 @@ from PySide6.QtWidgets import (QComboBox, QDockWidget, QFileDialog, QFrame, QHBo
                                QVBoxLayout, QWidget)
 
 from engine.errors import VivavoceError
-from engine.transcripts import TranscriptRecorder
+from engine.transcripts import Line, TranscriptRecorder
 
 from .captions import CaptionView
 from .overlay import CaptionOverlay
@@ -214,7 +214,7 @@ class MainWindow(QMainWindow):
         transcript = menus.addMenu("&Transcript")
         self._action(transcript, "&Find…", ["Ctrl+F"], self._find)
         self._action(transcript, "&Copy", ["Ctrl+Shift+C"], self.transcript.copy)
-        self._action(transcript, "&Export…", ["Ctrl+E"], self.transcript._ask_export)
+        self._action(transcript, "&Export…", ["Ctrl+E"], self.transcript.ask_export)
         self._action(transcript, "&Open an earlier transcript…", ["Ctrl+O"], self._open_transcript)
 
         help_menu = menus.addMenu("&Help")
@@ -347,8 +347,6 @@ class MainWindow(QMainWindow):
         text = " ".join(w.text for w in words)
         self.captions.add_final(text)
         self.overlay.view.add_final(text)
-        from engine.transcripts import Line
-
         line = Line(list(words))
         if self.recorder is not None:
             try:

@@ -61,7 +61,7 @@ class TranscriptPanel(QWidget):
 
         self.search.textChanged.connect(self._filter)
         self.copy_button.clicked.connect(self.copy)
-        self.export_button.clicked.connect(self._ask_export)
+        self.export_button.clicked.connect(self.ask_export)
         self.session.activated.connect(self._choose_session)
         self.refresh_sessions()
 
@@ -157,7 +157,7 @@ class TranscriptPanel(QWidget):
         self.exported.emit(str(path))
         return True
 
-    def _ask_export(self) -> None:
+    def ask_export(self) -> None:
         path, chosen = QFileDialog.getSaveFileName(
             self, "Export the transcript", str(Path.home() / "captions.srt"),
             "SubRip subtitles (*.srt);;WebVTT subtitles (*.vtt);;Text with times (*.txt)")
