@@ -1,5 +1,6 @@
 """The main window: live captions, their controls, the transcript, and the status of recognition."""
 
+import gc
 import math
 from pathlib import Path
 
@@ -21,6 +22,7 @@ from .transcript_panel import TranscriptPanel
 from .worker import CaptionRequest, CaptionThread, CaptionWorker
 
 LEVEL_FLOOR_DB = -60.0
+GC_INTERVAL_MS = 1000
 SOURCE_LABELS = {"mic": "Microphone", "system": "System sound", "file": "Audio file"}
 AUDIO_FILES = "Audio files (*.wav *.flac *.ogg *.mp3);;All files (*)"
 
@@ -66,6 +68,13 @@ class MainWindow(QMainWindow):
         self.style_dialog: StyleDialog | None = None
         self.setWindowTitle("Vivavoce")
         self.setAccessibleName("Vivavoce live captions")
+        # Python's cyclic garbage collector runs in whichever thread happens to allocate; in the
+        # worker's it would destroy Qt objects of this thread and crash (seen). So while the window
+        # is open, garbage is collected here only, on a timer.
+        gc.disable()
+        self.gc_timer = QTimer(self)
+        self.gc_timer.timeout.connect(gc.collect)
+        self.gc_timer.start(GC_INTERVAL_MS)
 
         self.banner = MessageBanner()
         self._build_controls()
@@ -531,4 +540,7 @@ class MainWindow(QMainWindow):
             self.recorder.close()
             self.recorder = None
         self.overlay.close()
+        self.gc_timer.stop()
+        gc.collect()
+        gc.enable()
         super().closeEvent(event)
