@@ -196,6 +196,12 @@ class AudioFile:
         self.close()
 
 
+def normalized(samples: np.ndarray) -> np.ndarray:
+    """``samples`` scaled to zero mean and unit variance, float32: the input of a model whose
+    folder says ``normalize_input`` (training and recognition both use this one function)."""
+    return ((samples - samples.mean()) / np.sqrt(samples.var() + 1e-7)).astype(np.float32)
+
+
 def load_audio(path: str | os.PathLike) -> np.ndarray:
     """The whole file at 16 kHz, mono float32, shape ``(samples,)``; for short files."""
     with AudioFile(path) as audio:

@@ -12,7 +12,7 @@ from collections.abc import Callable
 import numpy as np
 import torch
 
-from .audio import SAMPLE_RATE, AudioFile
+from .audio import SAMPLE_RATE, AudioFile, normalized
 from .decode import best_path, decode_words
 from .device import inference_dtype
 from .errors import ModelError
@@ -61,7 +61,7 @@ class Recognizer:
         if len(samples) < self.receptive_field:
             samples = np.pad(samples, (0, self.receptive_field - len(samples)))
         if self.config.normalize_input:
-            samples = (samples - samples.mean()) / np.sqrt(samples.var() + 1e-7)
+            samples = normalized(samples)
         waveform = torch.from_numpy(np.ascontiguousarray(samples, dtype=np.float32))[None]
         try:
             return self._forward(waveform)

@@ -385,7 +385,7 @@ def recordings(tmp_path) -> list[Utterance]:
 
 
 def test_the_dataset_gives_whole_16k_mono_waveforms_without_a_crop(recordings):
-    dataset = AudioDataset(recordings)
+    dataset = AudioDataset(recordings, normalize=False)
 
     waveform, index = dataset[0]
 
@@ -402,20 +402,31 @@ def offset_in(whole: np.ndarray, window: np.ndarray) -> int:
 
 def test_crops_are_windows_of_the_file_reproducible_by_seed_epoch_and_index(recordings):
     whole = load_audio(recordings[0].path)
-    dataset = AudioDataset(recordings, crop_seconds=1.0, seed=7)
+    dataset = AudioDataset(recordings, crop_seconds=1.0, seed=7, normalize=False)
 
     crop, _ = dataset[0]
     offset = offset_in(whole, crop.numpy())
 
     assert crop.shape == (SAMPLE_RATE,)
     np.testing.assert_allclose(crop.numpy(), whole[offset : offset + SAMPLE_RATE], rtol=0, atol=1e-6)
-    assert torch.equal(AudioDataset(recordings, crop_seconds=1.0, seed=7)[0][0], crop)
+    assert torch.equal(AudioDataset(recordings, crop_seconds=1.0, seed=7, normalize=False)[0][0], crop)
     offsets = set()
     for epoch in range(6):
         dataset.set_epoch(epoch)
         offsets.add(offset_in(whole, dataset[0][0].numpy()))
     assert len(offsets) > 1
     assert all(0 <= start <= len(whole) - SAMPLE_RATE for start in offsets)
+
+
+def test_items_are_normalised_as_the_recogniser_normalises_them(recordings):
+    raw = load_audio(recordings[0].path)
+    waveform, _ = AudioDataset(recordings)[0]
+    crop, _ = AudioDataset(recordings, crop_seconds=1.0)[0]
+
+    assert abs(raw.std() - 1) > 0.1  # the test file is not already normalised
+    np.testing.assert_allclose(waveform.numpy(), (raw - raw.mean()) / raw.std(), rtol=0, atol=1e-4)
+    for x in (waveform, crop):
+        assert abs(float(x.mean())) < 1e-4 and abs(float(x.std(unbiased=False)) - 1) < 1e-3
 
 
 def test_an_utterance_shorter_than_the_crop_is_read_whole(recordings):

@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from engine.audio import SAMPLE_RATE, AudioFile
+from engine.audio import SAMPLE_RATE, AudioFile, normalized
 from engine.errors import AudioError, VivavoceError
 
 AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg", ".mp3")
@@ -409,17 +409,22 @@ def length_batches(
 
 
 class AudioDataset(torch.utils.data.Dataset):
-    """The utterances' waveforms, whole or as random crops.
+    """The utterances' waveforms, whole or as random crops, as the model will see them.
 
     With ``crop_seconds``, an item longer than that is a window of that length
     at an offset drawn from a generator seeded by ``(seed, epoch, index)``: a
     run, and a resumed run, sees the same crops. Only the window is decoded.
+    With ``normalize`` (a model folder's ``normalize_input``) each item is
+    scaled to zero mean and unit variance, exactly as `engine.recognizer`
+    scales what it recognises; padding is added after, so it stays zero.
     """
 
-    def __init__(self, utterances: Sequence[Utterance], crop_seconds: float | None = None, seed: int = 0):
+    def __init__(self, utterances: Sequence[Utterance], crop_seconds: float | None = None, seed: int = 0,
+                 normalize: bool = True):
         self.utterances = list(utterances)
         self.crop_samples = None if crop_seconds is None else round(crop_seconds * SAMPLE_RATE)
         self.seed = seed
+        self.normalize = normalize
         self.epoch = 0
 
     def set_epoch(self, epoch: int) -> None:
@@ -441,7 +446,11 @@ class AudioDataset(torch.utils.data.Dataset):
                 generator = np.random.default_rng([self.seed, self.epoch, index])
                 start = int(generator.integers(0, stop - self.crop_samples + 1))
                 stop = start + self.crop_samples
-            return torch.from_numpy(audio.read(start, stop)), index
+            samples = audio.read(start, stop)
+        if self.normalize:
+            samples = normalized(samples)
+        return torch.from_numpy(samples), index
+
 
 
 def collate(items: Sequence[tuple[torch.Tensor, int]]) -> tuple[torch.Tensor, torch.Tensor, list[int]]:

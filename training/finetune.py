@@ -121,7 +121,8 @@ def finetune(config: FinetuneConfig, resume: bool, command: str) -> tuple[str, P
     for parameter in model.feature_encoder.parameters():
         parameter.requires_grad_(config.train_feature_encoder)
     out = Path(config.out)
-    trainer = Trainer(config, CTCTask(model, train_targets, config, vocabulary.blank), AudioDataset(train),
+    dataset = AudioDataset(train, normalize=loaded.config.normalize_input)
+    trainer = Trainer(config, CTCTask(model, train_targets, config, vocabulary.blank), dataset,
                       [u.duration for u in train], out, command,
                       lambda step: tri_stage(step, config.max_steps, config.learning_rate,
                                              config.stage_fractions, config.final_lr_scale), dist)
@@ -129,6 +130,7 @@ def finetune(config: FinetuneConfig, resume: bool, command: str) -> tuple[str, P
         trainer.resume()
     trainer.write_config()
     model_config = ModelConfig("ctc", model.arch, vocabulary, text, language=config.language, name=out.name,
+                               normalize_input=loaded.config.normalize_input,
                                source=f"vivavoce train finetune on {Path(config.data).resolve()}")
     started = time.monotonic()
     hours = sum(u.duration for u in train) / 3600
@@ -141,7 +143,8 @@ def finetune(config: FinetuneConfig, resume: bool, command: str) -> tuple[str, P
     def evaluate(step: int) -> float | None:
         if not valid or not dist.main:
             return None
-        scores = validation_scores(model, valid, vocabulary, text, trainer.device)
+        scores = validation_scores(model, valid, vocabulary, text, trainer.device,
+                                   loaded.config.normalize_input)
         trainer.events.emit("evaluation", step=step, **scores)
         if scores["cer"] < trainer.progress.best:
             save(step, scores)
@@ -167,8 +170,8 @@ def transcribe_batch(model: Wav2Vec2, waveforms: torch.Tensor, lengths: torch.Te
 
 
 def validation_scores(model: Wav2Vec2, valid: list[Utterance], vocabulary: Vocabulary, text: TextRules,
-                      device: torch.device) -> dict:
-    dataset = AudioDataset(valid)
+                      device: torch.device, normalize: bool) -> dict:
+    dataset = AudioDataset(valid, normalize=normalize)
     hypotheses = []
     for start in range(0, len(valid), 8):
         waveforms, lengths, _ = collate([dataset[i] for i in range(start, min(start + 8, len(valid)))])
