@@ -7,7 +7,7 @@ VIVAVOCE_DATA_DIR.
 
 from PySide6.QtCore import QByteArray, QSettings
 
-from engine.store import data_dir
+from engine.paths import data_dir
 
 from .style import CaptionStyle
 

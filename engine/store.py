@@ -14,20 +14,14 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-import platformdirs
 
 from .errors import ModelError
+from .paths import data_dir
 from .hf_import import is_hf_folder, load_hf_folder
 from .modelfolder import (CARD, CONFIG, LoadedModel, ModelConfig, is_model_folder,
                           load_model_folder, read_config, save_model_folder)
 
 DEFAULT_MODEL = "default"
-
-
-def data_dir() -> Path:
-    """The user's Vivavoce data folder (VIVAVOCE_DATA_DIR overrides the platform's)."""
-    override = os.environ.get("VIVAVOCE_DATA_DIR")
-    return Path(override) if override else Path(platformdirs.user_data_dir("vivavoce", appauthor=False))
 
 
 def models_dir() -> Path:

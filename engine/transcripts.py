@@ -15,7 +15,7 @@ from pathlib import Path
 
 from .errors import VivavoceError
 from .formats import atomic_write_text, make_cues, srt_cue, timestamp, vtt_cue
-from .store import data_dir
+from .paths import data_dir
 from .transcript import Word
 
 EXPORT_FORMATS = ("txt", "srt", "vtt")
