@@ -9,7 +9,7 @@ import os
 from pathlib import Path
 
 from .errors import VivavoceError
-from .formats import make_cues, srt_cue, timestamp, vtt_cue
+from .formats import append_durably, make_cues, srt_cue, timestamp, vtt_cue
 from .transcript import Word
 
 FORMATS = ("txt", "srt", "vtt")
@@ -45,12 +45,7 @@ class CaptionLog:
         self._write(text)
 
     def _write(self, text: str) -> None:
-        try:
-            self.file.write(text)
-            self.file.flush()
-            os.fsync(self.file.fileno())
-        except OSError as error:
-            raise VivavoceError(f"{self.path}: cannot write ({error.strerror})") from None
+        append_durably(self.file, text, f"{self.path}: cannot write")
 
     def close(self) -> None:
         self.file.close()

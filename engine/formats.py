@@ -146,6 +146,17 @@ def render(transcript: Transcript, fmt: str, file: str, model: str) -> str:
     raise ValueError(f"unknown transcript format {fmt!r}; expected one of {FORMATS}")
 
 
+def append_durably(file, text: str, what: str) -> None:
+    """Append ``text`` to the open text ``file`` and have it reach the disk before returning, so
+    that a crash or a power cut right after loses nothing written; ``what`` starts the error line."""
+    try:
+        file.write(text)
+        file.flush()
+        os.fsync(file.fileno())
+    except OSError as error:
+        raise VivavoceError(f"{what} ({error.strerror or error})") from None
+
+
 def atomic_write_text(path: str | os.PathLike, text: str) -> None:
     """Writes ``text`` (UTF-8) to ``path`` whole or not at all.
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import VivavoceError
-from .formats import atomic_write_text, make_cues, srt_cue, timestamp, vtt_cue
+from .formats import append_durably, atomic_write_text, make_cues, srt_cue, timestamp, vtt_cue
 from .paths import data_dir
 from .transcript import Word
 
@@ -89,12 +89,7 @@ class TranscriptRecorder:
         return line
 
     def _write(self, text: str) -> None:
-        try:
-            self.file.write(text + "\n")
-            self.file.flush()
-            os.fsync(self.file.fileno())
-        except OSError as error:
-            raise VivavoceError(f"{self.path}: cannot save the transcript ({error.strerror})") from None
+        append_durably(self.file, text + "\n", f"{self.path}: cannot save the transcript")
 
     def close(self) -> None:
         self.file.close()
