@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# The recipe of the bundled default English model, stage by stage, with the project's own commands.
+#
+#   bash packaging/train_default_model.sh WORK_DIR            # every stage not yet done
+#   bash packaging/train_default_model.sh WORK_DIR finetune1  # one stage (again, or resumed)
+#
+# Stages: corpus, tests, pretrain, finetune1, finetune2, evaluate. A stage interrupted (Ctrl-C,
+# a lost session) continues where it stopped when run again: training stages resume from their
+# checkpoint, the corpus from its manifest. A finished stage leaves WORK_DIR/STAGE.done and is
+# skipped. Settings below suit a 2-core CPU; on a GPU raise BATCH (audio seconds per update).
+# The model card (assets/models/default/README.md) records the settings and figures of the
+# shipped model.
+set -euo pipefail
+
+work=${1:?usage: train_default_model.sh WORK_DIR [STAGE]}
+only=${2:-}
+vivavoce=${VIVAVOCE:-$(dirname "$0")/../.venv/bin/vivavoce}
+hours=${HOURS:-6}            # synthetic training speech
+batch=${BATCH:-30}           # seconds of audio per update
+mkdir -p "$work"
+cd "$work"
+
+stage() {  # stage NAME COMMAND...: run unless done; training commands get --resume when they can
+    local name=$1; shift
+    if [[ -n $only && $only != "$name" ]] || { [[ -z $only ]] && [[ -e $name.done ]]; }; then
+        return
+    fi
+    local resume=()
+    if [[ -e $name/training/checkpoint.pt ]]; then resume=(--resume); fi
+    echo "== $name: $*" "${resume[@]}" >&2
+    "$@" "${resume[@]}"
+    touch "$name.done"
+}
+
+# Training speech from espeak-ng, flite and festival (Piper's joe is left out: its parent voice's
+# recordings are licensed for non-commercial research only).
+if [[ -z $only || $only == corpus ]] && [[ ! -e corpus.done ]]; then
+    resume=(); [[ -e corpus/manifest.tsv ]] && resume=(--resume)
+    "$vivavoce" train synth --out corpus --hours "$hours" --seed 1 "${resume[@]}"
+    touch corpus.done
+fi
+
+# Held-out sentences read by every engine, Piper's neural voice included (never trained on).
+if [[ -z $only || $only == tests ]] && [[ ! -e tests.done ]]; then
+    for kind in clean noisy; do
+        rm -rf "test-$kind"
+        "$vivavoce" train synth --out "test-$kind" --hours 0.25 --seed 2 --test-set "$kind" \
+            --engines espeak,flite,festival,piper
+    done
+    touch tests.done
+fi
+
+stage pretrain "$vivavoce" train pretrain --data corpus --out pretrain --preset compact \
+    --max-steps 2000 --batch-seconds "$batch" --crop-seconds 6 --learning-rate 3e-4 \
+    --warmup-fraction 0.1 --num-negatives 50 --diversity-weight 0.5 --workers 1
+
+# Short utterances first (a CTC model finds its alignments sooner on them), no masking.
+stage finetune1 "$vivavoce" train finetune --data corpus --init pretrain --out finetune1 \
+    --max-utterance-seconds 4 --batch-seconds "$batch" --learning-rate 2e-3 --max-steps 5000 \
+    --stage-fractions 0.02 0.68 0.3 --mask-prob 0 --channel-mask-prob 0 --train-feature-encoder \
+    --freeze-transformer-steps 0 --eval-every 250 --patience 100 --valid-fraction 0.03 --workers 1
+
+# Then every utterance up to 16 s, with light time masking.
+stage finetune2 "$vivavoce" train finetune --data corpus --init finetune1 --out finetune2 \
+    --max-utterance-seconds 16 --batch-seconds "$batch" --learning-rate 1e-3 --max-steps 10000 \
+    --stage-fractions 0.05 0.55 0.4 --mask-prob 0.05 --channel-mask-prob 0 --train-feature-encoder \
+    --freeze-transformer-steps 0 --eval-every 500 --patience 10 --valid-fraction 0.03 --workers 1
+
+if [[ -z $only || $only == evaluate ]]; then
+    real=$(cd "$(dirname "$0")/.." && pwd)/benchmarks/real_speech
+    for data in test-clean test-noisy "$real"; do
+        "$vivavoce" train evaluate --model finetune2 --data "$data" --worst 5
+    done
+fi
