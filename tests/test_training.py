@@ -241,3 +241,31 @@ def test_a_user_error_is_an_error_event_too(vivavoce, tmp_path):
     assert result.returncode == 2
     error, = [e for e in events(log) if e["event"] == "error"]
     assert str(empty) in error["message"] and error["message"] in result.stderr
+
+
+def test_evaluation_breaks_its_totals_down_by_engine_or_by_source(vivavoce, trained_model, tmp_path):
+    folder, clips = trained_model
+    data = tmp_path / "data"
+    (data / "audio").mkdir(parents=True)
+    rows = ["path\ttext\tengine"]
+    for i, (wav, text) in enumerate(list(clips.items())[:4]):
+        name = f"{'espeak' if i % 2 else 'flite'}_{i}.wav"
+        shutil.copy(wav, data / "audio" / name)
+        (data / "audio" / name).with_suffix(".txt").write_text(text)
+        rows.append(f"audio/{name}\t{text}\t{'espeak' if i % 2 else 'flite'}")
+    (data / "manifest.tsv").write_text("\n".join(rows) + "\n")
+
+    by_engine = vivavoce("train", "evaluate", "--model", folder, "--data", data, "--by", "engine")
+    by_source = vivavoce("train", "evaluate", "--model", folder, "--data", data / "audio", "--by", "source")
+
+    assert by_engine.returncode == 0, by_engine.stderr
+    lines = by_engine.stdout.splitlines()
+    assert lines[0].startswith("model tiny-overfit: 4 recordings, CER ")
+    assert lines[1].startswith("  espeak: 2 recordings, CER ") and lines[2].startswith("  flite: 2 recordings, CER ")
+    assert by_source.returncode == 0, by_source.stderr
+    assert by_source.stdout.splitlines()[1:3] == lines[1:3]  # the same groups, from the file names
+    missing = vivavoce("train", "evaluate", "--model", folder, "--data", data / "audio", "--by", "engine")
+    assert missing.returncode == 2
+    assert missing.stderr.strip().splitlines() == [
+        f"vivavoce: error: {data / 'audio' / 'manifest.tsv'}: --by engine needs a synthetic corpus's manifest "
+        "with path and engine columns (No such file or directory)"]

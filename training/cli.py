@@ -47,6 +47,8 @@ def add_commands(commands, parser_class=argparse.ArgumentParser) -> None:
     evaluate.add_argument("--data", required=True)
     evaluate.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
     evaluate.add_argument("--worst", type=int, default=10, help="how many of the worst recordings to list")
+    evaluate.add_argument("--by", choices=("engine", "source"),
+                          help="also score each synthesiser (a synth corpus) or each file-name prefix apart")
     evaluate.set_defaults(run=_evaluate)
 
 
@@ -119,7 +121,7 @@ def _evaluate(args) -> int:
             bar.total = total
             bar.update(done - bar.n)
 
-        result = evaluate(args.model, args.data, resolve_device(args.device), progress)
+        result = evaluate(args.model, args.data, resolve_device(args.device), progress, args.by)
     print(report(result, args.worst))
     return 0
 

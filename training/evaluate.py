@@ -1,5 +1,6 @@
 """`vivavoce train evaluate`: a model's error rates on a folder of recordings with transcripts."""
 
+import csv
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,14 +31,38 @@ class Evaluation:
     cer: float
     wer: float
     skipped: list[tuple[Path, str]]
+    groups: dict[str, tuple[int, float, float]] | None = None  # name -> (recordings, CER, WER)
 
 
-def evaluate(model: str, data: str, device: torch.device, progress=None) -> Evaluation:
+GROUPINGS = ("engine", "source")
+"""How `evaluate` can break its totals down: ``engine``, the synthesiser of each recording (the
+``engine`` column of a `vivavoce train synth` manifest); ``source``, the part of each file name
+before its first underscore (``asterisk_agent-loginok.flac`` -> ``asterisk``)."""
+
+
+def _group_of(data: Path, by: str):
+    if by == "source":
+        return lambda path: path.stem.split("_", 1)[0]
+    manifest = data / "manifest.tsv"
+    try:
+        with open(manifest, newline="", encoding="utf-8") as f:
+            engines = {(data / row["path"]).resolve(): row["engine"] for row in csv.DictReader(f, delimiter="\t")}
+    except (OSError, KeyError) as error:
+        raise VivavoceError(f"{manifest}: --by engine needs a synthetic corpus's manifest with path and engine "
+                            f"columns ({getattr(error, 'strerror', None) or f'no {error} column'})") from None
+    return lambda path: engines.get(path.resolve(), "unknown")
+
+
+def evaluate(model: str, data: str, device: torch.device, progress=None, by: str | None = None) -> Evaluation:
     """Transcribe every recording with a transcript in ``data`` and score it against the transcript.
 
     References are normalised with the model's own text rules; CER and WER
-    are totals over the folder (edits over reference length).
+    are totals over the folder (edits over reference length), and over each
+    group when ``by`` names one of `GROUPINGS`.
     """
+    if by is not None and by not in GROUPINGS:
+        raise VivavoceError(f"--by {by}: choose one of {', '.join(GROUPINGS)}")
+    group_of = _group_of(Path(data), by) if by else None
     loaded = load_model(model)
     recognizer = Recognizer(loaded, device)
     corpus = scan(data)
@@ -54,14 +79,25 @@ def evaluate(model: str, data: str, device: torch.device, progress=None) -> Eval
                              word_error_rate([reference], [hypothesis])))
         if progress:
             progress(i + 1, len(labelled))
+    groups = None
+    if group_of:
+        members: dict[str, list[Scored]] = {}
+        for s in scored:
+            members.setdefault(group_of(s.path), []).append(s)
+        groups = {name: (len(group), *_totals(group)) for name, group in sorted(members.items())}
+    return Evaluation(loaded.config.name or model, scored, *_totals(scored), corpus.unreadable, groups)
+
+
+def _totals(scored: list[Scored]) -> tuple[float, float]:
     references, hypotheses = [s.reference for s in scored], [s.hypothesis for s in scored]
-    return Evaluation(loaded.config.name or model, scored, character_error_rate(references, hypotheses),
-                      word_error_rate(references, hypotheses), corpus.unreadable)
+    return character_error_rate(references, hypotheses), word_error_rate(references, hypotheses)
 
 
 def report(evaluation: Evaluation, worst: int = 10) -> str:
     lines = [f"model {evaluation.model}: {len(evaluation.utterances)} recordings, "
              f"CER {100 * evaluation.cer:.1f}%, WER {100 * evaluation.wer:.1f}%"]
+    for name, (count, cer, wer) in (evaluation.groups or {}).items():
+        lines.append(f"  {name}: {count} recordings, CER {100 * cer:.1f}%, WER {100 * wer:.1f}%")
     if evaluation.skipped:
         lines.append(f"{len(evaluation.skipped)} unreadable files skipped")
     ranked = sorted(evaluation.utterances, key=lambda s: s.cer, reverse=True)[:worst]
