@@ -8,6 +8,7 @@
 # a lost session) continues where it stopped when run again: training stages resume from their
 # checkpoint, the corpus from its manifest. A finished stage leaves WORK_DIR/STAGE.done and is
 # skipped. Settings below suit a 2-core CPU; on a GPU raise BATCH (audio seconds per update).
+# HOURS (synthetic speech, default 6) and PRETRAIN_STEPS (default 2000) can be set too.
 # The model card (assets/models/default/README.md) records the settings and figures of the
 # shipped model.
 set -euo pipefail
@@ -17,6 +18,7 @@ only=${2:-}
 vivavoce=${VIVAVOCE:-$(dirname "$0")/../.venv/bin/vivavoce}
 hours=${HOURS:-6}            # synthetic training speech
 batch=${BATCH:-30}           # seconds of audio per update
+pretrain_steps=${PRETRAIN_STEPS:-2000}
 mkdir -p "$work"
 cd "$work"
 
@@ -51,7 +53,7 @@ if [[ -z $only || $only == tests ]] && [[ ! -e tests.done ]]; then
 fi
 
 stage pretrain "$vivavoce" train pretrain --data corpus --out pretrain --preset compact \
-    --max-steps 2000 --batch-seconds "$batch" --crop-seconds 6 --learning-rate 3e-4 \
+    --max-steps "$pretrain_steps" --batch-seconds "$batch" --crop-seconds 6 --learning-rate 3e-4 \
     --warmup-fraction 0.1 --num-negatives 50 --diversity-weight 0.5 --workers 1
 
 # Short utterances first (a CTC model finds its alignments sooner on them), no masking.
