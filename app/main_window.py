@@ -4,7 +4,7 @@ import gc
 import math
 from pathlib import Path
 
-from PySide6.QtCore import Qt, QTimer
+from PySide6.QtCore import Qt, QTimer, Slot
 from PySide6.QtGui import QAccessible, QAccessibleAnnouncementEvent, QAction, QKeySequence
 from PySide6.QtWidgets import (QComboBox, QDockWidget, QFileDialog, QFrame, QHBoxLayout, QLabel,
                                QLineEdit, QMainWindow, QMessageBox, QProgressBar, QPushButton,
@@ -23,6 +23,7 @@ from .worker import CaptionRequest, CaptionThread, CaptionWorker
 
 LEVEL_FLOOR_DB = -60.0
 GC_INTERVAL_MS = 1000
+FULL_GC_TICKS = 300  # a full collection every 5 minutes
 SOURCE_LABELS = {"mic": "Microphone", "system": "System sound", "file": "Audio file"}
 AUDIO_FILES = "Audio files (*.wav *.flac *.ogg *.mp3);;All files (*)"
 
@@ -70,10 +71,13 @@ class MainWindow(QMainWindow):
         self.setAccessibleName("Vivavoce live captions")
         # Python's cyclic garbage collector runs in whichever thread happens to allocate; in the
         # worker's it would destroy Qt objects of this thread and crash (seen). So while the window
-        # is open, garbage is collected here only, on a timer.
+        # is open, garbage is collected here only, on a timer: the young generations every tick
+        # (a few milliseconds), everything only every FULL_GC_TICKS ticks, because a full
+        # collection over torch's and Qt's objects can hold this thread for a quarter second.
         gc.disable()
+        self.gc_ticks = 0
         self.gc_timer = QTimer(self)
-        self.gc_timer.timeout.connect(gc.collect)
+        self.gc_timer.timeout.connect(self._collect_garbage)
         self.gc_timer.start(GC_INTERVAL_MS)
 
         self.banner = MessageBanner()
@@ -512,6 +516,11 @@ class MainWindow(QMainWindow):
         self.click_through_action.setChecked(s.get("overlay/click_through", False, kind=bool))
         if s.get("overlay/visible", False, kind=bool):
             QTimer.singleShot(0, lambda: self.show_overlay(True))
+
+    @Slot()
+    def _collect_garbage(self) -> None:
+        self.gc_ticks += 1
+        gc.collect(2 if self.gc_ticks % FULL_GC_TICKS == 0 else 1)
 
     def _save_overlay(self) -> None:
         self.settings.set("overlay/dock", self.overlay.dock)
