@@ -7,6 +7,7 @@ MBROLA voices are never used: their licence forbids use in a product.
 """
 
 import atexit
+import functools
 import io
 import os
 import select
@@ -243,8 +244,10 @@ _PIPER_VOICE_SUFFIX = "-piper-voice"
 _piper_loaded: dict = {}
 
 
+@functools.cache
 def _piper_voice_modules() -> dict:
-    """Installed Piper voice packages: voice name (the model's, ``en_US-joe-medium``) -> module."""
+    """Installed Piper voice packages: voice name (the model's, ``en_US-joe-medium``) -> module.
+    Looked up once per process (it reads every installed distribution's metadata)."""
     import importlib
     from importlib import metadata
 
