@@ -26,12 +26,25 @@ done
 if (( ${#missing[@]} )); then
     sudo=""
     [[ $(id -u) -eq 0 ]] || sudo="sudo"
-    $sudo apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}"
+    $sudo apt-get -o Acquire::Retries=5 update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get -o Acquire::Retries=5 install -y -qq "${missing[@]}"
 fi
 
+# A dropped connection in the middle of torch's 3 GB of CUDA wheels should not sink the install:
+# pip resumes a broken download, and the whole step is tried three times.
+pip_install() {
+    local attempt
+    for attempt in 1 2 3; do
+        .venv/bin/python -m pip install -q --retries 10 --timeout 60 "$@" && return 0
+        echo "setup.sh: pip install failed (attempt $attempt of 3); trying again" >&2
+        sleep $((attempt * 15))
+    done
+    echo "setup.sh: could not install $* (see pip's message above)" >&2
+    return 1
+}
+
 [[ -x .venv/bin/python ]] || python3 -m venv .venv
-.venv/bin/python -m pip install -q --upgrade pip
+pip_install --upgrade pip
 # torch first, alone: its CUDA wheels are large and the rest is quick.
-.venv/bin/python -m pip install -q "torch==2.9.1" "torchaudio==2.9.*"
-.venv/bin/python -m pip install -q -e ".${extras}"
+pip_install --resume-retries 20 "torch==2.9.1" "torchaudio==2.9.*"
+pip_install --resume-retries 20 -e ".${extras}"

@@ -4,6 +4,7 @@
 #   bash packaging/train_default_model.sh WORK_DIR            # every stage not yet done
 #   bash packaging/train_default_model.sh WORK_DIR finetune1  # one stage (again, or resumed)
 #
+# Training stages write their progress as JSON lines to WORK_DIR/STAGE.events.
 # Stages: corpus, tests, pretrain, finetune1, finetune2, evaluate. A stage interrupted (Ctrl-C,
 # a lost session) continues where it stopped when run again: training stages resume from their
 # checkpoint, the corpus from its manifest. A finished stage leaves WORK_DIR/STAGE.done and is
@@ -15,7 +16,8 @@ set -euo pipefail
 
 work=${1:?usage: train_default_model.sh WORK_DIR [STAGE]}
 only=${2:-}
-vivavoce=${VIVAVOCE:-$(dirname "$0")/../.venv/bin/vivavoce}
+root=$(cd "$(dirname "$0")/.." && pwd)
+vivavoce=${VIVAVOCE:-$root/.venv/bin/vivavoce}
 hours=${HOURS:-6}            # synthetic training speech
 batch=${BATCH:-30}           # seconds of audio per update
 pretrain_steps=${PRETRAIN_STEPS:-2000}
@@ -30,7 +32,7 @@ stage() {  # stage NAME COMMAND...: run unless done; training commands get --res
     local resume=()
     if [[ -e $name/training/checkpoint.pt ]]; then resume=(--resume); fi
     echo "== $name: $*" "${resume[@]}" >&2
-    "$@" "${resume[@]}"
+    "$@" --events "$name.events" "${resume[@]}"
     touch "$name.done"
 }
 
@@ -69,8 +71,7 @@ stage finetune2 "$vivavoce" train finetune --data corpus --init finetune1 --out 
     --freeze-transformer-steps 0 --eval-every 500 --patience 10 --valid-fraction 0.03 --workers 1
 
 if [[ -z $only || $only == evaluate ]]; then
-    real=$(cd "$(dirname "$0")/.." && pwd)/benchmarks/real_speech
-    for data in test-clean test-noisy "$real"; do
+    for data in test-clean test-noisy "$root/benchmarks/real_speech"; do
         "$vivavoce" train evaluate --model finetune2 --data "$data" --worst 5
     done
 fi
