@@ -23,6 +23,7 @@ from .worker import CaptionRequest, CaptionThread, CaptionWorker
 
 LEVEL_FLOOR_DB = -60.0
 GC_INTERVAL_MS = 1000
+LISTS_FALLBACK_MS = 1000  # fill the device and model lists by then even if the window was never painted
 FULL_GC_TICKS = 300  # a full collection every 5 minutes
 SOURCE_LABELS = {"mic": "Microphone", "system": "System sound", "file": "Audio file"}
 AUDIO_FILES = "Audio files (*.wav *.flac *.ogg *.mp3);;All files (*)"
@@ -107,10 +108,25 @@ class MainWindow(QMainWindow):
         self._build_status_bar()
         self._build_actions()
         self._set_tab_order()
-        self.fill_devices()
-        self.fill_models(model)
+        # The device and model lists need the audio and model code, which load torch (seconds):
+        # the window shows first, with the lists saying they are loading, and fills them after
+        # its first paint (or at once when captions are started before that).
+        self.lists_ready = False
+        self._chosen_model = model
+        self.device_box.addItem("Looking for devices…", None)
+        self.model_box.addItem("Loading models…", None)
         self._restore()
         self._update_controls()
+
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        if not self.lists_ready:  # in case no paint comes (a window started minimised)
+            QTimer.singleShot(LISTS_FALLBACK_MS, self.fill_lists)
+
+    def paintEvent(self, event) -> None:
+        super().paintEvent(event)
+        if not self.lists_ready:  # after this paint reaches the screen
+            QTimer.singleShot(0, self.fill_lists)
 
     # -- building ---------------------------------------------------------------
 
@@ -242,6 +258,24 @@ class MainWindow(QMainWindow):
 
     # -- pickers ----------------------------------------------------------------
 
+    @Slot()
+    def fill_lists(self) -> None:
+        """Fill the device and model lists and select the saved choices (once)."""
+        if self.lists_ready:
+            return
+        self.lists_ready = True
+        self.fill_devices()
+        self.fill_models(self._chosen_model)
+        s = self.settings
+        device = s.get("captions/input_device", None, kind=None)
+        if device and self.device_box.findData(device) < 0:
+            self.device_box.addItem(f"{device} (not connected)", device)
+        self.device_box.setCurrentIndex(max(0, self.device_box.findData(device)) if device else 0)
+        model = None if self._chosen_model else s.get("captions/model", None, kind=None)
+        if model and self.model_box.findData(model) >= 0:
+            self.model_box.setCurrentIndex(self.model_box.findData(model))
+        self._update_controls()
+
     def fill_devices(self) -> None:
         self.device_box.clear()
         self.device_box.addItem("Default microphone", None)
@@ -298,6 +332,7 @@ class MainWindow(QMainWindow):
     def start(self, request: CaptionRequest | None = None) -> None:
         if self.running:
             return
+        self.fill_lists()
         request = request or self.request()
         if request.model is None:
             self.show_message("No speech model is installed: import one with `vivavoce models import FOLDER`.")
@@ -501,14 +536,7 @@ class MainWindow(QMainWindow):
             self.restoreState(state)
         source = s.get("captions/source", "mic")
         self.source_box.setCurrentIndex(max(0, self.source_box.findData(source)))
-        device = s.get("captions/input_device", None, kind=None)
-        if device and self.device_box.findData(device) < 0:
-            self.device_box.addItem(f"{device} (not connected)", device)
-        self.device_box.setCurrentIndex(max(0, self.device_box.findData(device)) if device else 0)
         self.file_edit.setText(s.get("captions/file", ""))
-        model = s.get("captions/model", None, kind=None)
-        if model and self.model_box.findData(model) >= 0:
-            self.model_box.setCurrentIndex(self.model_box.findData(model))
         self.overlay.dock = s.get("overlay/dock", "bottom")
         overlay_geometry = s.geometry("overlay/geometry")
         if self.overlay.dock == "free" and overlay_geometry is not None:
@@ -531,9 +559,10 @@ class MainWindow(QMainWindow):
         s.set("window/geometry", self.saveGeometry())
         s.set("window/state", self.saveState())
         s.set("captions/source", self.source_box.currentData())
-        s.set("captions/input_device", self.device_box.currentData() or "")
+        if self.lists_ready:  # else the saved choices stand
+            s.set("captions/input_device", self.device_box.currentData() or "")
+            s.set("captions/model", self.model_box.currentData() or "")
         s.set("captions/file", self.file_edit.text())
-        s.set("captions/model", self.model_box.currentData() or "")
         s.set_caption_style(self.caption_style())
         s.set("overlay/visible", self.overlay_action.isChecked())
         s.set("overlay/click_through", self.click_through_action.isChecked())

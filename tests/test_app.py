@@ -4,6 +4,7 @@ and accessibility; and an event loop that never waits on the recogniser."""
 
 import os
 import subprocess
+import sys
 import time
 
 import numpy as np
@@ -32,6 +33,7 @@ def window(qtbot, tmp_path):
     win = MainWindow(Settings(tmp_path / "settings.ini"))
     qtbot.addWidget(win)
     win.show()
+    qtbot.waitUntil(lambda: win.lists_ready, timeout=WAIT_MS)
     yield win
     if win.running:
         win.stop()
@@ -231,6 +233,7 @@ def test_settings_survive_a_restart(qtbot, tmp_path):
     first = MainWindow(Settings(settings_file))
     qtbot.addWidget(first)
     first.show()
+    qtbot.waitUntil(lambda: first.lists_ready, timeout=WAIT_MS)
     first.setGeometry(40, 50, 1010, 580)
     first.source_box.setCurrentIndex(first.source_box.findData("file"))
     first.file_edit.setText(str(path))
@@ -243,6 +246,7 @@ def test_settings_survive_a_restart(qtbot, tmp_path):
     second = MainWindow(Settings(settings_file))
     qtbot.addWidget(second)
     second.show()
+    qtbot.waitUntil(lambda: second.lists_ready, timeout=WAIT_MS)
     assert second.source_box.currentData() == "file" and second.file_edit.text() == str(path)
     assert second.caption_style() == style and second.overlay.view.caption_style == style
     assert second.size() == first.size()
@@ -268,6 +272,41 @@ def test_errors_show_a_visible_message_and_the_app_keeps_running(window, qtbot, 
 
     caption(window, qtbot, next(iter(clips)), folder)  # and it still works
     assert window.captions.finals and not window.banner.isVisible()
+
+
+def test_the_window_shows_before_torch_is_loaded_and_then_fills_its_lists(tmp_path):
+    """Loading torch takes seconds: the window must be on screen first."""
+    script = f"""
+import sys
+from app.gui import make_application
+from app.main_window import MainWindow
+from app.settings import Settings
+from PySide6.QtCore import QEvent, QObject, QTimer
+app = make_application()
+window = MainWindow(Settings({str(tmp_path / "settings.ini")!r}))
+assert "torch" not in sys.modules, "torch loaded while building the window"
+painted = []
+class FirstPaint(QObject):
+    def eventFilter(self, watched, event):
+        if event.type() == QEvent.Type.Paint and not painted:
+            painted.append("torch" not in sys.modules)
+        return False
+spy = FirstPaint()
+window.captions.installEventFilter(spy)
+window.show()
+QTimer.singleShot(30000, app.quit)
+timer = QTimer()
+timer.timeout.connect(lambda: window.lists_ready and app.quit())
+timer.start(10)
+app.exec()
+assert painted == [True], "the first paint came after torch was loaded" if painted else "never painted"
+assert window.lists_ready and "torch" in sys.modules
+assert window.device_box.itemText(0) == "Default microphone", window.device_box.itemText(0)
+print("ok")
+"""
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120,
+                            env={**os.environ, "QT_QPA_PLATFORM": "offscreen"})
+    assert result.returncode == 0 and result.stdout.strip() == "ok", result.stderr[-2000:]
 
 
 def test_without_a_model_the_window_says_how_to_get_one(window):
