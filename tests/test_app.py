@@ -274,7 +274,7 @@ def test_errors_show_a_visible_message_and_the_app_keeps_running(window, qtbot, 
     assert window.captions.finals and not window.banner.isVisible()
 
 
-def test_the_window_shows_before_torch_is_loaded_and_then_fills_its_lists(tmp_path):
+def test_the_window_shows_before_torch_is_loaded_and_then_fills_its_lists_and_has_its_icon(tmp_path):
     """Loading torch takes seconds: the window must be on screen first."""
     script = f"""
 import sys
@@ -302,6 +302,7 @@ app.exec()
 assert painted == [True], "the first paint came after torch was loaded" if painted else "never painted"
 assert window.lists_ready and "torch" in sys.modules
 assert window.device_box.itemText(0) == "Default microphone", window.device_box.itemText(0)
+assert not app.windowIcon().isNull(), "no application icon"
 print("ok")
 """
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120,
