@@ -5,7 +5,8 @@
 #   bash packaging/train_default_model.sh WORK_DIR finetune1  # one stage (again, or resumed)
 #
 # Training stages write their progress as JSON lines to WORK_DIR/STAGE.events.
-# Stages: corpus, tests, pretrain, finetune1, finetune2, evaluate. A stage interrupted (Ctrl-C,
+# Stages: corpus, tests, pretrain, finetune1, finetune2, evaluate; and `ship`, run by name only,
+# which copies the final model into assets/models/default. A stage interrupted (Ctrl-C,
 # a lost session) continues where it stopped when run again: training stages resume from their
 # checkpoint, the corpus from its manifest. A finished stage leaves WORK_DIR/STAGE.done and is
 # skipped. Settings below suit a 2-core CPU; on a GPU raise BATCH (audio seconds per update).
@@ -70,8 +71,31 @@ stage finetune2 "$vivavoce" train finetune --data corpus --init finetune1 --out 
     --stage-fractions 0.05 0.55 0.4 --mask-prob 0.05 --channel-mask-prob 0 --train-feature-encoder \
     --freeze-transformer-steps 0 --eval-every 500 --patience 10 --valid-fraction 0.03 --workers 1
 
+# The last fine-tuning stage that produced a model is the one evaluated and shipped.
+final=finetune2
+[[ -e finetune2/model.safetensors ]] || final=finetune1
+
 if [[ -z $only || $only == evaluate ]]; then
     for data in test-clean test-noisy "$root/benchmarks/real_speech"; do
-        "$vivavoce" train evaluate --model finetune2 --data "$data" --worst 5
+        "$vivavoce" train evaluate --model "$final" --data "$data" --worst 5
     done
+fi
+
+# Ship: the weights and configuration into assets/models/default (its model card, README.md,
+# is written by hand from the figures above). Only on request, as it changes the repository.
+if [[ $only == ship ]]; then
+    target=$root/assets/models/default
+    staging=$(mktemp -d "$root/assets/models/.default.XXXXXX")
+    cp "$final/model.safetensors" "$staging/"
+    python3 - "$final/config.json" "$staging/config.json" <<'PY'
+import json, sys
+config = json.load(open(sys.argv[1]))
+config["name"] = "default"
+config["source"] = "packaging/train_default_model.sh (see README.md beside this file)"
+json.dump(config, open(sys.argv[2], "w"), indent=2)
+PY
+    mkdir -p "$target"
+    [[ -e $target/README.md ]] && cp "$target/README.md" "$staging/"
+    rm -rf "$target.old" && mv "$target" "$target.old" && mv "$staging" "$target" && rm -rf "$target.old"
+    echo "shipped $final as $target" >&2
 fi
