@@ -229,12 +229,12 @@ def _default_input_index() -> int | None:
 def system_source_device() -> str | None:
     """The PulseAudio/PipeWire source that carries what the computer plays, or None.
 
-    Linux only: the monitor of the default sink. Windows and macOS raise
-    VivavoceError explaining what is missing there.
+    Linux: the monitor of the default sink. Windows: the WASAPI loopback input of the default
+    output, where PortAudio offers one. Where what is needed is missing (and always on macOS)
+    VivavoceError explains what to do.
     """
     if sys.platform == "win32":
-        raise VivavoceError("recording system sound on Windows needs WASAPI loopback, which "
-                            "Vivavoce's audio library (sounddevice) does not offer yet")
+        return _windows_loopback_device()
     if sys.platform == "darwin":
         raise VivavoceError("macOS does not let apps record system sound: install a loopback "
                             "driver such as BlackHole, send the sound to it and choose it as input")
@@ -245,6 +245,39 @@ def system_source_device() -> str | None:
     if f"{default_sink}.monitor" in sources:
         return f"{default_sink}.monitor"
     return next((name for name in sources if name.endswith(".monitor")), None)
+
+
+def _windows_loopback_device() -> str:
+    """The WASAPI loopback input that PortAudio lists for the default output (PortAudio's
+    development sources have it since 2022; its 19.7.0 release, which sounddevice bundles, does not)."""
+    sd = _sounddevice()
+    try:
+        output = sd.query_devices(kind="output")
+    except sd.PortAudioError:
+        output = None
+    name = wasapi_loopback_name(sd.query_devices(), sd.query_hostapis(), output)
+    if name is None:
+        raise VivavoceError("no WASAPI loopback input was found: recording system sound on Windows needs "
+                            "a PortAudio with loopback (newer than 19.7.0, which sounddevice bundles); "
+                            "or send the sound to a virtual cable such as VB-CABLE and choose it as input")
+    return name
+
+
+def wasapi_loopback_name(devices, hostapis, default_output=None) -> str | None:
+    """The loopback input of ``default_output`` (or of any output) among PortAudio's ``devices``.
+
+    PortAudio's WASAPI host lists a loopback capture device for each output, named after it with
+    " [Loopback]" appended.
+    """
+    wasapi = {index for index, api in enumerate(hostapis) if "WASAPI" in api["name"]}
+    loopbacks = [d["name"] for d in devices
+                 if d["hostapi"] in wasapi and d["max_input_channels"] > 0 and d["name"].endswith("[Loopback]")]
+    if default_output is not None:
+        wanted = f"{default_output['name']} [Loopback]"
+        for name in loopbacks:
+            if name == wanted or name.startswith(default_output["name"]):
+                return name
+    return loopbacks[0] if loopbacks else None
 
 
 def _pactl(*args: str) -> str:
@@ -347,8 +380,11 @@ class MicrophoneSource:
 
     @classmethod
     def system_sound(cls, buffer_seconds: float = 10.0) -> "MicrophoneSource":
-        """What the computer plays (Linux: the default sink's monitor, through ``pulse``)."""
+        """What the computer plays (Linux: the default sink's monitor, through ``pulse``; Windows:
+        the WASAPI loopback of the default output)."""
         monitor = system_source_device()
+        if sys.platform == "win32":
+            return cls(monitor, buffer_seconds=buffer_seconds)
         if monitor is None:
             raise AudioError("no system sound source was found (is PulseAudio or PipeWire "
                              "running? `pactl list short sources` should list a .monitor source)")

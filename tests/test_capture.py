@@ -14,7 +14,7 @@ import torch
 import torchaudio
 
 from conftest import MONITOR, SINK, NullSink, pactl, speak
-from engine.capture import (NO_INPUT, MicrophoneSource, RingBuffer, StreamResampler,
+from engine.capture import (NO_INPUT, MicrophoneSource, RingBuffer, StreamResampler, wasapi_loopback_name,
                             describe_devices, list_input_devices, system_source_device)
 from engine.errors import AudioError
 
@@ -205,3 +205,20 @@ def test_without_a_sound_server_no_input_is_found_in_words():
                             env=env, timeout=60)
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines() == [NO_INPUT, NO_INPUT]
+
+
+def test_the_windows_loopback_of_the_default_output_is_found_in_portaudios_list():
+    # PortAudio's own listing, as its WASAPI host gives it when built with loopback support.
+    hostapis = [{"name": "MME"}, {"name": "Windows DirectSound"}, {"name": "Windows WASAPI"}]
+    devices = [
+        {"name": "Microphone (USB Audio)", "hostapi": 0, "max_input_channels": 2},
+        {"name": "Speakers (Realtek(R) Audio) [Loopback]", "hostapi": 0, "max_input_channels": 2},
+        {"name": "Headphones (USB Audio)", "hostapi": 2, "max_input_channels": 0},
+        {"name": "Speakers (Realtek(R) Audio)", "hostapi": 2, "max_input_channels": 0},
+        {"name": "Headphones (USB Audio) [Loopback]", "hostapi": 2, "max_input_channels": 2},
+        {"name": "Speakers (Realtek(R) Audio) [Loopback]", "hostapi": 2, "max_input_channels": 2},
+    ]
+    speakers = {"name": "Speakers (Realtek(R) Audio)"}
+    assert wasapi_loopback_name(devices, hostapis, speakers) == "Speakers (Realtek(R) Audio) [Loopback]"
+    assert wasapi_loopback_name(devices, hostapis, None) == "Headphones (USB Audio) [Loopback]"
+    assert wasapi_loopback_name(devices[:4], hostapis, speakers) is None  # PortAudio 19.7.0: none listed
