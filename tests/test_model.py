@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from engine.model import Wav2Vec2
+from engine.model import Wav2Vec2, with_heads
 from engine.presets import PRESETS, preset
 
 
@@ -120,3 +120,21 @@ def test_models_without_heads_refuse_what_they_cannot_do():
         net.ctc_logits(torch.randn(1, 8000))
     with pytest.raises(ValueError, match="no quantizer"):
         net.pretraining_targets(net(torch.randn(1, 8000)), None)
+
+
+def test_fine_tuning_heads_keep_the_weights_and_can_change_the_dropout():
+    pretrained = model(quantizer=True)
+    tuned = with_heads(pretrained, quantizer=False, vocab_size=30, dropout=0.0)
+    assert tuned.arch.dropout == tuned.arch.attention_dropout == 0.0 and tuned.arch.vocab_size == 30
+    assert not any(isinstance(m, torch.nn.Dropout) and m.p > 0 for m in tuned.modules())
+    kept = with_heads(pretrained, quantizer=False, vocab_size=30)
+    assert kept.arch.dropout == pretrained.arch.dropout
+    shared = tuned.state_dict()
+    for name, value in pretrained.state_dict().items():
+        if name in shared and not name.startswith("ctc_head"):  # the head is new: 30 letters, not 10
+            assert torch.equal(shared[name], value), name
+    x = torch.randn(1, 8000)
+    tuned.eval()
+    kept.load_state_dict(tuned.state_dict())
+    kept.eval()
+    assert torch.equal(tuned(x).context, kept(x).context)  # dropout changes training only

@@ -70,6 +70,7 @@ class FinetuneConfig(Common):
     mask_span: int = 10
     channel_mask_prob: float = 0.25
     channel_mask_span: int = 64
+    dropout: float = -1.0  # hidden and attention dropout while fine-tuning; negative: the model's own
     eval_every: int = 0  # steps between validations; 0: once per epoch
     patience: int = 10  # validations without improvement before stopping early
     valid_fraction: float = 0.1

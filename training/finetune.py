@@ -111,7 +111,8 @@ def finetune(config: FinetuneConfig, resume: bool, command: str) -> tuple[str, P
     text = loaded.config.text if kept else TextRules("lower")
     utterances = prepare_data(config, text, warnings)
     vocabulary = loaded.config.vocabulary if kept else build_vocabulary([u.text for u in utterances])
-    model = with_heads(loaded.model, quantizer=False, vocab_size=len(vocabulary))
+    model = with_heads(loaded.model, quantizer=False, vocab_size=len(vocabulary),
+                       dropout=config.dropout if config.dropout >= 0 else None)
     encodable = [u for u in utterances if encode(u.text, vocabulary) is not None]
     if len(encodable) < len(utterances):
         warnings.append(f"skipped {len(utterances) - len(encodable)} transcripts with characters outside "
