@@ -10,8 +10,9 @@ For each final word: the delay from its end in the audio to its first
 appearance in a partial and in a final caption (median, 95th percentile).
 Compared with the naive design of the popular streaming tools: at every hop,
 run the whole model again on the whole window (context + segment) from scratch.
-Without --model, a random model of the `small` preset stands in (its words
-are nonsense, but their timing is what is measured).
+Without --model, a random model of --preset (default `small`) stands in (its
+words are nonsense and it never pauses, but the cost is what is measured).
+--max-segment, --context and --endpoint-silence set the recogniser's options.
 """
 
 import argparse
@@ -75,11 +76,11 @@ def speech(seconds: float) -> np.ndarray:
     return np.concatenate(parts)[: int(seconds * 16000)]
 
 
-def random_small(device) -> Recognizer:
+def random_model(name: str, device) -> Recognizer:
     torch.manual_seed(0)
     vocab = Vocabulary(tuple(["<pad>", "|"] + list("abcdefghijklmnopqrstuvwxyz'")), blank=0)
-    arch = preset("small", feature_norm="layer", quantizer=False, vocab_size=len(vocab))
-    config = ModelConfig("ctc", arch, vocab, TextRules(), normalize_input=False, name="random small")
+    arch = preset(name, feature_norm="layer", quantizer=False, vocab_size=len(vocab))
+    config = ModelConfig("ctc", arch, vocab, TextRules(), normalize_input=False, name=f"random {name}")
     return Recognizer(LoadedModel(config, Wav2Vec2(arch)), device)
 
 
@@ -115,17 +116,26 @@ def main():
     parser.add_argument("--model")
     parser.add_argument("--seconds", type=float, default=60.0)
     parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
+    parser.add_argument("--preset", default="small", help="size of the random model used without --model")
+    parser.add_argument("--max-segment", type=float, default=10.0, help="seconds (StreamingRecognizer)")
+    parser.add_argument("--context", type=float, default=2.0, help="seconds of left context")
+    parser.add_argument("--endpoint-silence", type=float, default=0.5, help="seconds of blanks that end a caption")
+    parser.add_argument("--designs", default="incremental,rerun")
     args = parser.parse_args()
     device = resolve_device(args.device)
     audio = speech(args.seconds)
-    settings = {"default (hop 0.25 s)": {"hop": 0.25}, "low latency (hop 0.1 s)": {"hop": 0.1}}
-    print(f"{args.model or 'random small model'}, {device}, {torch.get_num_threads()} threads, "
-          f"{args.seconds:g} s of speech")
+    common = {"max_segment": args.max_segment, "context": args.context, "endpoint_silence": args.endpoint_silence}
+    settings = {"default (hop 0.25 s)": {"hop": 0.25, **common}, "low latency (hop 0.1 s)": {"hop": 0.1, **common}}
+    print(f"{args.model or f'random {args.preset} model'}, {device}, {torch.get_num_threads()} threads, "
+          f"{args.seconds:g} s of speech, {common}")
     print(f"{'design':>12} {'setting':>24} {'words':>6} {'partial p50/p95 s':>18} {'final p50/p95 s':>16} "
           f"{'RTF':>5} {'CPU':>6}")
-    for design, cls in (("incremental", StreamingRecognizer), ("rerun", RerunWindow)):
+    designs = {"incremental": StreamingRecognizer, "rerun": RerunWindow}
+    for design in args.designs.split(","):
+        cls = designs[design]
         for name, options in settings.items():
-            recognizer = Recognizer(load_model(args.model), device) if args.model else random_small(device)
+            recognizer = (Recognizer(load_model(args.model), device) if args.model
+                          else random_model(args.preset, device))
             result = measure(cls(recognizer, **options), audio)
 
             def spread(values):
