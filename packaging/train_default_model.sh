@@ -88,13 +88,23 @@ fi
 if [[ $only == ship ]]; then
     target=$root/assets/models/default
     staging=$(mktemp -d "$root/assets/models/.default.XXXXXX")
-    cp "$final/model.safetensors" "$staging/"
-    python3 - "$final/config.json" "$staging/config.json" <<'PY'
+    # Weights stored in float16 (half the download; recognition computes in float32 as before).
+    "$root/.venv/bin/python" - "$final" "$staging" <<'PY'
 import json, sys
-config = json.load(open(sys.argv[1]))
+from safetensors import safe_open
+from safetensors.torch import save_file
+source, target = sys.argv[1:]
+with safe_open(f"{source}/model.safetensors", "pt") as weights:
+    metadata = weights.metadata()
+    state = {name: weights.get_tensor(name) for name in weights.keys()}
+state = {name: t.half() if t.is_floating_point() else t for name, t in state.items()}
+save_file(state, f"{target}/model.safetensors", metadata=metadata)
+config = json.load(open(f"{source}/config.json"))
 config["name"] = "default"
 config["source"] = "packaging/train_default_model.sh (see README.md beside this file)"
-json.dump(config, open(sys.argv[2], "w"), indent=2)
+with open(f"{target}/config.json", "w") as f:
+    json.dump(config, f, indent=2)
+    f.write("\n")
 PY
     mkdir -p "$target"
     [[ -e $target/README.md ]] && cp "$target/README.md" "$staging/"
