@@ -78,7 +78,7 @@ def _rms(samples: np.ndarray) -> float:
 
 class StreamingRecognizer:
     def __init__(self, recognizer: Recognizer, hop: float = 0.25, context: float = 2.0,
-                 max_segment: float = 10.0, endpoint_silence: float = 0.5):
+                 max_segment: float = 10.0, endpoint_silence: float = 0.4):
         self.recognizer = recognizer
         self.model = recognizer.model
         arch = self.model.arch
