@@ -108,9 +108,10 @@ class MainWindow(QMainWindow):
         self._build_status_bar()
         self._build_actions()
         self._set_tab_order()
-        # The device and model lists need the audio and model code, which load torch (seconds):
-        # the window shows first, with the lists saying they are loading, and fills them after
-        # its first paint (or at once when captions are started before that).
+        # The device and model lists wait for PortAudio's device scan and the model folders (a
+        # fraction of a second; neither loads torch, which only the worker does): the window
+        # shows first, with the lists saying they are loading, and fills them after its first
+        # paint (or at once when captions are started before that).
         self.lists_ready = False
         self._chosen_model = model
         self.device_box.addItem("Looking for devices…", None)

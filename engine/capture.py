@@ -27,8 +27,6 @@ import threading
 import time
 
 import numpy as np
-import torch
-import torchaudio
 
 from engine.errors import AudioError, VivavoceError
 
@@ -150,6 +148,10 @@ class StreamResampler:
     """
 
     def __init__(self, source_rate: int):
+        import torch  # here, not at the top: listing devices must not load torch (seconds)
+        import torchaudio
+
+        self._torch = torch
         divisor = math.gcd(int(source_rate), SAMPLE_RATE)
         self._period = int(source_rate) // divisor
         self._out_period = SAMPLE_RATE // divisor
@@ -170,8 +172,8 @@ class StreamResampler:
             self._pending = pending
             return np.zeros(0, dtype=np.float32)
         used = periods * self._period
-        segment = torch.from_numpy(pending[:used + 2 * self._context])
-        with torch.inference_mode():
+        segment = self._torch.from_numpy(pending[:used + 2 * self._context])
+        with self._torch.inference_mode():
             resampled = self._resample(segment).numpy()
         skip = self._context // self._period * self._out_period
         self._pending = pending[used:]

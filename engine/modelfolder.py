@@ -1,8 +1,11 @@
 """Model folders: config.json + model.safetensors + README.md, saved and loaded without pickle.
 
 A folder is written whole into a temporary sibling and renamed into place, so
-the app never sees a half-written model.
+the app never sees a half-written model. Reading a configuration does not load
+torch (the app lists models before it has loaded the engine); the weights do.
 """
+
+from __future__ import annotations
 
 import json
 import os
@@ -10,14 +13,16 @@ import shutil
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import torch
-from safetensors import SafetensorError
-from safetensors.torch import load_file, save_file
-
+from .architecture import Architecture
 from .errors import ModelError
-from .model import Architecture, Wav2Vec2
 from .text import TextRules, Vocabulary
+
+if TYPE_CHECKING:
+    import torch
+
+    from .model import Wav2Vec2
 
 FORMAT = "vivavoce-model"
 VERSION = 1
@@ -113,6 +118,8 @@ def build_model(config: ModelConfig, origin: str) -> Wav2Vec2:
         if arch.vocab_size != len(config.vocabulary):
             raise ModelError(f"{origin}: the vocabulary has {len(config.vocabulary)} tokens "
                              f"but the CTC head has {arch.vocab_size} outputs")
+    from .model import Wav2Vec2
+
     return Wav2Vec2(arch)
 
 
@@ -144,6 +151,9 @@ def load_model_folder(path: Path) -> LoadedModel:
     weights = path / WEIGHTS
     if not weights.is_file():
         raise ModelError(f"{path}: {WEIGHTS} is missing")
+    from safetensors import SafetensorError
+    from safetensors.torch import load_file
+
     try:
         state = load_file(weights)
     except (SafetensorError, OSError) as error:
@@ -159,6 +169,8 @@ def save_model_folder(model: Wav2Vec2, config: ModelConfig, path: Path, card: st
     An existing folder at ``path`` is replaced only once the new one is
     complete; other files and folders in it (a training run's state) are kept.
     """
+    from safetensors.torch import save_file
+
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".partial", dir=path.parent))

@@ -17,7 +17,6 @@ from pathlib import Path
 
 from .errors import ModelError
 from .paths import data_dir
-from .hf_import import is_hf_folder, load_hf_folder
 from .modelfolder import (CARD, CONFIG, LoadedModel, ModelConfig, is_model_folder,
                           load_model_folder, read_config, save_model_folder)
 
@@ -80,6 +79,8 @@ def resolve_model(spec: str | None) -> Path:
 
 def load_model(spec: str | None) -> LoadedModel:
     """Load a model by name or path: a Vivavoce folder or a Hugging Face folder, read directly."""
+    from .hf_import import is_hf_folder, load_hf_folder  # loads torch, which listing models must not
+
     path = resolve_model(spec)
     if is_hf_folder(path):
         return load_hf_folder(path)
