@@ -6,7 +6,6 @@ import pytest
 import torch
 from safetensors import safe_open
 
-import engine.modelfolder as modelfolder
 from engine.errors import ModelError
 from engine.model import Wav2Vec2
 from engine.modelfolder import ModelConfig, load_model_folder, save_model_folder
@@ -46,7 +45,7 @@ def test_a_failed_save_keeps_the_previous_model_and_leaves_no_partial_folder(tmp
     def disk_full(*args, **kwargs):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(modelfolder, "save_file", disk_full)
+    monkeypatch.setattr("safetensors.torch.save_file", disk_full)
     with pytest.raises(ModelError, match="No space left on device"):
         save_model_folder(model, config, folder, card="# second\n")
 
