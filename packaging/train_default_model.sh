@@ -108,6 +108,7 @@ with open(f"{target}/config.json", "w") as f:
 PY
     mkdir -p "$target"
     [[ -e $target/README.md ]] && cp "$target/README.md" "$staging/"
+    chmod 755 "$staging" && chmod 644 "$staging"/*
     rm -rf "$target.old" && mv "$target" "$target.old" && mv "$staging" "$target" && rm -rf "$target.old"
-    echo "shipped $final as $target" >&2
+    echo "shipped $final as $target; now write its figures into $target/README.md (the model card)" >&2
 fi
