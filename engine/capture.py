@@ -269,16 +269,15 @@ def wasapi_loopback_name(devices, hostapis, default_output=None) -> str | None:
     """The loopback input of ``default_output`` (or of any output) among PortAudio's ``devices``.
 
     PortAudio's WASAPI host lists a loopback capture device for each output, named after it with
-    " [Loopback]" appended.
+    " [Loopback]" appended. The default output may come from another host (MME cuts names to 31
+    characters), so its name is matched as a prefix.
     """
     wasapi = {index for index, api in enumerate(hostapis) if "WASAPI" in api["name"]}
     loopbacks = [d["name"] for d in devices
                  if d["hostapi"] in wasapi and d["max_input_channels"] > 0 and d["name"].endswith("[Loopback]")]
     if default_output is not None:
-        wanted = f"{default_output['name']} [Loopback]"
-        for name in loopbacks:
-            if name == wanted or name.startswith(default_output["name"]):
-                return name
+        chosen = [name for name in loopbacks if name.startswith(default_output["name"])]
+        loopbacks = chosen or loopbacks
     return loopbacks[0] if loopbacks else None
 
 
