@@ -221,6 +221,6 @@ def test_the_windows_loopback_of_the_default_output_is_found_in_portaudios_list(
     speakers = {"name": "Speakers (Realtek(R) Audio)"}
     assert wasapi_loopback_name(devices, hostapis, speakers) == "Speakers (Realtek(R) Audio) [Loopback]"
     assert wasapi_loopback_name(devices, hostapis, None) == "Headphones (USB Audio) [Loopback]"
-    mme_default = {"name": "Speakers (Realtek(R) Audio"}  # MME's name, cut to 31 characters
+    mme_default = {"name": "Speakers (Realtek(R) Audio"}  # a name cut short, as MME cuts them at 31 characters
     assert wasapi_loopback_name(devices, hostapis, mme_default) == "Speakers (Realtek(R) Audio) [Loopback]"
     assert wasapi_loopback_name(devices[:4], hostapis, speakers) is None  # PortAudio 19.7.0: none listed
