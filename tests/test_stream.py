@@ -1,6 +1,7 @@
 """engine.stream: captions from audio fed as it arrives."""
 
 import numpy as np
+import pytest
 import torch
 
 from engine.audio import AudioFile, load_audio
@@ -96,3 +97,58 @@ def test_streamed_text_is_as_accurate_as_transcribing_the_file(trained_model, tm
                                                            if e.kind == "final")])
 
     assert streamed <= offline + 0.02, (streamed, offline)
+
+
+def run_out_of_gpu_memory_once(recognizer, monkeypatch) -> list[str]:
+    """The next Transformer pass fails as a full GPU would fail it: as if the model had been on
+    "cuda", torch raises OutOfMemoryError. (No GPU here: only the recogniser's record of its device
+    says "cuda" at that moment; the recovery that follows is the real one.) Returns the warnings."""
+    warnings = []
+    recognizer.on_warning = warnings.append
+    monkeypatch.setattr(torch.cuda, "get_device_name", lambda device=None: "Pretend GPU")
+    monkeypatch.setattr(torch.cuda, "empty_cache", lambda: None)
+    failed = []
+
+    def out_of_memory(module, args):
+        if not failed:
+            failed.append(True)
+            recognizer.device = torch.device("cuda")
+            raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
+
+    recognizer.model.transformer.register_forward_pre_hook(out_of_memory)
+    return warnings
+
+
+def test_running_out_of_gpu_memory_mid_stream_moves_captions_to_the_cpu_with_a_warning(monkeypatch):
+    audio = noise(6.0)
+    expected = stream(lively_recognizer(), audio, max_segment=3.0, endpoint_silence=30.0)
+    recognizer = lively_recognizer()
+    warnings = run_out_of_gpu_memory_once(recognizer, monkeypatch)
+
+    events = stream(recognizer, audio, max_segment=3.0, endpoint_silence=30.0)
+
+    assert warnings == ["the GPU (Pretend GPU) ran out of memory; recognition continues on the CPU, more slowly"]
+    assert recognizer.device.type == "cpu" and recognizer.dtype == torch.float32
+    assert [(e.kind, e.text) for e in events] == [(e.kind, e.text) for e in expected]
+    assert any(e.kind == "final" and e.text for e in events)
+
+
+def test_running_out_of_gpu_memory_while_transcribing_continues_on_the_cpu(monkeypatch):
+    audio = noise(4.0)
+    expected = lively_recognizer().transcribe_samples(audio).text
+    recognizer = lively_recognizer()
+    warnings = run_out_of_gpu_memory_once(recognizer, monkeypatch)
+
+    assert recognizer.transcribe_samples(audio).text == expected and expected
+    assert len(warnings) == 1 and recognizer.device.type == "cpu"
+
+
+def test_running_out_of_memory_on_the_cpu_is_not_hidden(monkeypatch):
+    recognizer = lively_recognizer()
+
+    def out_of_memory(module, args):
+        raise torch.OutOfMemoryError("out of memory")
+
+    recognizer.model.transformer.register_forward_pre_hook(out_of_memory)
+    with pytest.raises(torch.OutOfMemoryError):
+        recognizer.transcribe_samples(noise(1.0))
