@@ -9,7 +9,7 @@ from engine.model import Wav2Vec2
 from engine.modelfolder import LoadedModel, ModelConfig, load_model_folder
 from engine.presets import preset
 from engine.recognizer import Recognizer
-from engine.stream import StreamingRecognizer
+from engine.stream import WARM_UP, StreamingRecognizer
 from engine.text import TextRules, Vocabulary
 from training.metrics import character_error_rate
 
@@ -80,6 +80,39 @@ def test_the_feature_encoder_sees_each_sample_about_once():
     # Each update re-reads only the 80 samples its first new frame shares with the last one.
     assert sum(seen) <= len(audio) + 80 * len(seen)
 
+
+
+def silent_recognizer() -> Recognizer:
+    """A random model whose head always writes blank: to it, everything is silence."""
+    recognizer = lively_recognizer()
+    with torch.no_grad():
+        recognizer.model.ctc_head.weight.zero_()
+        recognizer.model.ctc_head.bias.zero_()
+        recognizer.model.ctc_head.bias[VOCAB.blank] = 10.0
+    return recognizer
+
+
+@pytest.mark.parametrize("make", [lively_recognizer, silent_recognizer], ids=["words", "silence"])
+def test_what_the_recogniser_holds_stays_bounded_however_long_the_stream(make):
+    """Ten minutes of unbroken words (finals forced by the maximum segment length), or of sound
+    in which the model hears nothing: the audio and features kept between updates never exceed
+    one segment, its context and a hop, so captions can run for hours."""
+    recognizer = make()
+    streaming = StreamingRecognizer(recognizer, hop=0.25, context=2.0, max_segment=3.0, endpoint_silence=30.0)
+    hop_frames = int(0.25 / streaming.frame_seconds)
+    most_features = streaming.context_frames + streaming.max_frames + hop_frames
+    most_samples = max(WARM_UP, streaming.field + streaming.hop) + BLOCK  # the first second waits whole
+    finals, held = 0, []
+    for minute in range(10):
+        audio = noise(60.0, seed=minute)
+        for start in range(0, len(audio), BLOCK):
+            finals += sum(e.kind == "final" for e in streaming.feed(audio[start:start + BLOCK]))
+            held.append((len(streaming.features), len(streaming.samples)))
+
+    assert max(f for f, _ in held) <= most_features
+    assert max(s for _, s in held) <= most_samples
+    assert streaming.first_frame > 590 / streaming.frame_seconds  # the stream really moved on
+    assert (finals >= 150) if make is lively_recognizer else (finals == 0)
 
 def test_streamed_text_is_as_accurate_as_transcribing_the_file(trained_model, tmp_path):
     import soundfile
