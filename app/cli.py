@@ -95,6 +95,9 @@ def _caption(args) -> int:
     import signal
     import threading
 
+    from engine.threads import wait_passively
+
+    wait_passively()  # before torch loads
     from engine import captioning
     from engine.caption_log import CaptionLog
     from engine.device import resolve_device

@@ -6,6 +6,8 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QGuiApplication, QIcon
 from PySide6.QtWidgets import QApplication
 
+from engine.threads import wait_passively
+
 from .main_window import MainWindow
 
 
@@ -32,6 +34,7 @@ def _icon() -> QIcon | None:
 
 
 def run(model: str | None = None, compute: str = "auto") -> int:
+    wait_passively()  # before the caption worker loads torch
     app = make_application()
     window = MainWindow(model=model, compute=compute)
     window.show()

@@ -400,6 +400,31 @@ def test_style_dialog_applies_presets_and_custom_choices_live(window, qtbot):
     assert window.caption_style().font_size == CaptionStyle().font_size
 
 
+
+@pytest.mark.parametrize("chosen", [None, "ACTIVE"], ids=["default", "user's choice"])
+def test_the_app_lets_torchs_threads_sleep_while_they_wait_unless_the_user_chose(tmp_path, chosen):
+    """The OpenMP runtime reads its wait policy once, when torch loads (engine/threads.py): the app
+    sets it as it starts, before its caption worker can load torch."""
+    script = """
+import os, sys
+from PySide6.QtCore import QTimer
+from app import cli
+from app.gui import make_application
+app = make_application()
+seen = []
+QTimer.singleShot(0, lambda: (seen.append((os.environ.get("OMP_WAIT_POLICY"), "torch" in sys.modules)),
+                              app.quit()))
+cli.main(["gui"])
+print(seen)
+"""
+    env = {key: value for key, value in os.environ.items() if key != "OMP_WAIT_POLICY"}
+    env.update(XDG_CONFIG_HOME=str(tmp_path / "config"), XDG_DATA_HOME=str(tmp_path / "data"))
+    if chosen:
+        env["OMP_WAIT_POLICY"] = chosen
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120, env=env)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.strip().splitlines()[-1] == str([(chosen or "PASSIVE", False)])
+
 def test_vivavoce_without_arguments_opens_the_desktop_app():
     env = {**os.environ}
     process = subprocess.Popen([str(VIVAVOCE)], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)

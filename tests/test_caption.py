@@ -1,5 +1,11 @@
 """`vivavoce caption`: live captions in the terminal (here from a file; tests/test_capture.py records for real)."""
 
+import os
+import subprocess
+import sys
+
+import pytest
+
 from test_transcribe import parse_cues
 from training.metrics import character_error_rate
 
@@ -29,3 +35,37 @@ def test_the_hop_is_settable_and_a_bad_one_is_a_one_line_error(trained_model, vi
     result = vivavoce("caption", "--source", clip, "--model", folder, "--hop", "5")
     error = result.stderr.strip().splitlines()[-1]  # after argparse's usage
     assert result.returncode == 2 and "--hop" in error and "0.05 to 2" in error
+
+
+# Run in a fresh interpreter: records OMP_WAIT_POLICY at the moment torch is first imported (the
+# OpenMP runtime reads it then, once), then runs `vivavoce` with the arguments given.
+WATCH_TORCH = """
+import importlib.abc, os, sys
+seen = []
+class Watch(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path, target=None):
+        if name == "torch" and not seen:
+            seen.append(os.environ.get("OMP_WAIT_POLICY", "unset"))
+        return None
+sys.meta_path.insert(0, Watch())
+from app import cli
+code = cli.main(sys.argv[1:])
+print("policy when torch loaded:", seen[0] if seen else "torch never loaded")
+sys.exit(code)
+"""
+
+
+@pytest.mark.parametrize("chosen", [None, "ACTIVE"], ids=["default", "user's choice"])
+def test_live_captions_load_torch_with_threads_that_sleep_while_they_wait(trained_model, tmp_path, chosen):
+    folder, clips = trained_model
+    clip = next(iter(clips))
+    env = {key: value for key, value in os.environ.items() if key != "OMP_WAIT_POLICY"}
+    if chosen:
+        env["OMP_WAIT_POLICY"] = chosen
+
+    result = subprocess.run([sys.executable, "-c", WATCH_TORCH, "caption", "--source", str(clip), "--fast",
+                             "--model", str(folder)], env=env, capture_output=True, text=True, timeout=300)
+
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.splitlines()[-1] == f"policy when torch loaded: {chosen or 'PASSIVE'}"
+    assert "] " in result.stdout  # the captions came
