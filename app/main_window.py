@@ -396,15 +396,14 @@ class MainWindow(QMainWindow):
         text = " ".join(w.text for w in words)
         self.captions.add_final(text)
         self.overlay.view.add_final(text)
-        line = Line(list(words))
+        self.transcript.add_line(Line(list(words)))
         if self.recorder is not None:
             try:
                 self.recorder.add(words)
             except VivavoceError as error:
-                self.recorder.close()
-                self.recorder = None
+                recorder, self.recorder = self.recorder, None
+                recorder.close()
                 self.show_message(f"{error}; captions go on but are no longer saved", "warning")
-        self.transcript.add_line(line)
 
     def _on_level(self, rms: float) -> None:
         db = 20 * math.log10(max(rms, 1e-9))

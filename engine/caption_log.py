@@ -48,4 +48,9 @@ class CaptionLog:
         append_durably(self.file, text, f"{self.path}: cannot write")
 
     def close(self) -> None:
-        self.file.close()
+        """Close the file. Text that could not reach the disk (it is full) was reported when it was
+        added; it is given up here, not reported again."""
+        try:
+            self.file.close()
+        except OSError:
+            pass

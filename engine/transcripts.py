@@ -92,7 +92,12 @@ class TranscriptRecorder:
         append_durably(self.file, text + "\n", f"{self.path}: cannot save the transcript")
 
     def close(self) -> None:
-        self.file.close()
+        """Close the file. Text that could not reach the disk (it is full) was reported when it was
+        added; it is given up here, not reported again."""
+        try:
+            self.file.close()
+        except OSError:
+            pass
 
 
 def read_transcript(path: str | os.PathLike) -> SavedTranscript:

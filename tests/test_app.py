@@ -176,6 +176,23 @@ def test_the_overlay_can_be_dragged_off_its_dock(window, qtbot):
     assert overlay.geometry().top() < start.y() - 60
 
 
+
+def test_a_full_disk_stops_the_saving_with_a_message_but_not_the_captions_or_the_transcript(
+        window, qtbot, trained_model, clip, data_dir):
+    folder, _ = trained_model
+    path, _ = clip
+    window.start(CaptionRequest(source="file", file=str(path), model=str(folder), realtime=False))
+    # The transcript file now writes to /dev/full: every write fails as on a full disk (ENOSPC).
+    window.recorder.file.close()
+    window.recorder.file = open("/dev/full", "w", encoding="utf-8")
+    qtbot.waitUntil(lambda: not window.running, timeout=WAIT_MS)
+
+    assert window.captions.finals
+    assert [line.text for line in window.transcript.current] == list(window.captions.finals)
+    message = window.banner.text.text()
+    assert window.banner.isVisible() and "cannot save the transcript" in message and "no longer saved" in message
+    assert window.recorder is None and window.state_label.text() == "Stopped"
+
 def test_exported_transcripts_parse_as_text_srt_and_webvtt(window, qtbot, trained_model, clip, tmp_path):
     folder, _ = trained_model
     path, _ = clip
