@@ -4,7 +4,7 @@ import gc
 import math
 from pathlib import Path
 
-from PySide6.QtCore import Qt, QTimer, Slot
+from PySide6.QtCore import QCoreApplication, Qt, QTimer, Slot
 from PySide6.QtGui import QAccessible, QAccessibleAnnouncementEvent, QAction, QKeySequence
 from PySide6.QtWidgets import (QComboBox, QDockWidget, QFileDialog, QFrame, QHBoxLayout, QLabel,
                                QLineEdit, QMainWindow, QMessageBox, QProgressBar, QPushButton,
@@ -23,6 +23,7 @@ from .worker import CaptionRequest, CaptionThread, CaptionWorker
 
 LEVEL_FLOOR_DB = -60.0
 GC_INTERVAL_MS = 1000
+STOP_WAIT_MS = 60_000  # closing waits this long at most for captions to stop (a model still loading)
 LISTS_FALLBACK_MS = 1000  # fill the device and model lists by then even if the window was never painted
 FULL_GC_TICKS = 300  # a full collection every 5 minutes
 SOURCE_LABELS = {"mic": "Microphone", "system": "System sound", "file": "Audio file"}
@@ -573,7 +574,10 @@ class MainWindow(QMainWindow):
         self.save_settings()
         if self.running:
             self.worker.stop()
-            self.thread.wait(10_000)
+            # It ends within one hop of audio (or once its model has loaded). Its last caption,
+            # flushed at the stop, is queued to this thread: deliver it, to the transcript too.
+            self.thread.wait(STOP_WAIT_MS)
+            QCoreApplication.sendPostedEvents()
         if self.recorder is not None:
             self.recorder.close()
             self.recorder = None

@@ -11,7 +11,7 @@ import threading
 import time
 from dataclasses import dataclass
 
-from PySide6.QtCore import QObject, QThread, Signal, Slot
+from PySide6.QtCore import QObject, Qt, QThread, Signal, Slot
 
 from engine.errors import VivavoceError
 
@@ -130,4 +130,5 @@ class CaptionThread(QThread):
         self.worker = worker
         worker.moveToThread(self)
         self.started.connect(worker.run)
-        worker.finished.connect(self.quit)
+        # Directly, from the worker's thread: a window closing blocks the GUI thread in wait().
+        worker.finished.connect(self.quit, Qt.ConnectionType.DirectConnection)

@@ -193,6 +193,22 @@ def test_a_full_disk_stops_the_saving_with_a_message_but_not_the_captions_or_the
     assert window.banner.isVisible() and "cannot save the transcript" in message and "no longer saved" in message
     assert window.recorder is None and window.state_label.text() == "Stopped"
 
+
+def test_closing_the_window_mid_caption_stops_the_worker_and_saves_the_last_caption(
+        window, qtbot, trained_model, clip, data_dir):
+    folder, _ = trained_model
+    path, _ = clip
+    window.start(CaptionRequest(source="file", file=str(path), model=str(folder), realtime=True))
+    qtbot.waitUntil(lambda: bool(window.captions.partial), timeout=WAIT_MS)
+    thread = window.thread
+
+    window.close()
+
+    assert thread.isFinished()  # within the close, not after it
+    assert window.captions.finals  # the caption being spoken, final at the stop
+    saved = read_transcript(list_transcripts()[0])
+    assert [line.text for line in saved.lines] == list(window.captions.finals)
+
 def test_exported_transcripts_parse_as_text_srt_and_webvtt(window, qtbot, trained_model, clip, tmp_path):
     folder, _ = trained_model
     path, _ = clip
