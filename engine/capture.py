@@ -372,6 +372,7 @@ class MicrophoneSource:
         self.pulse_source = pulse_source
         self.buffer_seconds = buffer_seconds
         self.name = pulse_source or (str(device) if device is not None else "default input")
+        self.system = False  # system sound: follows the default output when it reconnects
         self.rate = None
         self._stream = None
         self._watch = None
@@ -385,11 +386,14 @@ class MicrophoneSource:
         the WASAPI loopback of the default output)."""
         monitor = system_source_device()
         if sys.platform == "win32":
-            return cls(monitor, buffer_seconds=buffer_seconds)
-        if monitor is None:
+            source = cls(monitor, buffer_seconds=buffer_seconds)
+        elif monitor is None:
             raise AudioError("no system sound source was found (is PulseAudio or PipeWire "
                              "running? `pactl list short sources` should list a .monitor source)")
-        return cls("pulse", pulse_source=monitor, buffer_seconds=buffer_seconds)
+        else:
+            source = cls("pulse", pulse_source=monitor, buffer_seconds=buffer_seconds)
+        source.system = True
+        return source
 
     @property
     def dropped_seconds(self) -> float:
@@ -406,14 +410,15 @@ class MicrophoneSource:
     def start(self) -> None:
         """Open the device and start recording; the first audio takes up to ~2 s to come."""
         sd = _sounddevice()
-        index = self._resolve(sd)
-        info = sd.query_devices(index)
-        self.name = self.pulse_source or info["name"]
-        self._watch = _PulseSourceWatch(self.pulse_source, self._on_lost) if self.pulse_source else None
         try:
+            index = self._resolve(sd)
+            info = sd.query_devices(index)
+            self.name = self.pulse_source or info["name"]
+            self._watch = _PulseSourceWatch(self.pulse_source, self._on_lost) if self.pulse_source else None
             with _environment("PULSE_SOURCE", self.pulse_source):
                 self._open(sd, index, info)
-        except sd.PortAudioError as error:
+        except (sd.PortAudioError, OSError, subprocess.SubprocessError) as error:
+            # PortAudio, or a sound server that does not answer `pactl` in time.
             self._close()
             raise AudioError(f"cannot record from {self.name!r}: {error}") from None
 
@@ -422,8 +427,13 @@ class MicrophoneSource:
         self._close()
 
     def reconnect(self) -> None:
-        """Close the stream and open the device again (after ``read`` raised AudioError)."""
+        """Close the stream and open the device again (after ``read`` raised AudioError). System
+        sound records the default output as it is now: the one it recorded may have gone (a
+        headset unplugged), and the sound with it."""
         self._close()
+        if self.system:
+            now = MicrophoneSource.system_sound(self.buffer_seconds)
+            self.device, self.pulse_source = now.device, now.pulse_source
         self.start()
 
     def read(self, timeout: float | None = None) -> np.ndarray:

@@ -178,6 +178,31 @@ def test_losing_the_device_raises_and_reconnect_recovers(null_sink, sentence):
     assert similarity(reference, captured) > 0.9
 
 
+
+def test_system_sound_reconnects_to_the_default_output_of_the_moment(null_sink, sentence):
+    """A headset unplugged mid-call: its output goes, the sound moves to another output, and system
+    sound carries on from that one's monitor."""
+    wav, reference = sentence
+    headset = NullSink("vivavoce_headset", default=False)
+    headset.load()
+    try:
+        pactl("set-default-sink", headset.name)
+        with MicrophoneSource.system_sound() as source:
+            wait_for_audio(source)
+            pactl("set-default-sink", SINK)  # the server moves to the remaining output...
+            headset.unload()  # ...as the headset goes
+            with pytest.raises(AudioError, match="vivavoce_headset.monitor"):
+                for _ in range(50):
+                    source.read(timeout=0.2)
+            source.reconnect()
+            assert source.pulse_source == MONITOR
+            captured = record_while_playing(source, wav, SINK)
+    finally:
+        pactl("set-default-sink", SINK)
+        if headset.module is not None:
+            headset.unload()
+    assert similarity(reference, captured) > 0.9
+
 def test_a_stream_that_stops_sending_sound_raises_after_two_seconds(null_sink):
     with MicrophoneSource("pulse") as source:
         wait_for_audio(source)
