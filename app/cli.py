@@ -117,7 +117,6 @@ def _caption(args) -> int:
     else:
         source = captioning.FileSource(args.source, realtime=not args.fast)
     recognizer = Recognizer(load_model(args.model), resolve_device(args.device), on_warning=_warn)
-    streaming = StreamingRecognizer(recognizer, hop=args.hop)
     log = CaptionLog(args.save) if args.save else None
     live = sys.stdout.isatty()
     stop = threading.Event()
@@ -136,7 +135,7 @@ def _caption(args) -> int:
         sys.stdout.flush()
 
     try:
-        captioning.run(source, streaming, show, stop.is_set, _warn)
+        captioning.run(source, lambda: StreamingRecognizer(recognizer, hop=args.hop), show, stop.is_set, _warn)
     finally:
         if log:
             log.close()

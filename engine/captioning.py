@@ -92,8 +92,10 @@ class Session:
     ``run(stopped, paused)`` blocks until the source ends or ``stopped()``. While ``paused()``, a
     live source is still read (so that captions resume with current audio) but not recognised,
     and a file waits where it is; the caption in progress becomes final at the pause. Times keep
-    counting across pauses. Listeners: ``on_event(CaptionEvent)``, ``on_warning(str)``,
-    ``on_level(rms)`` for every block read, ``on_stats(Stats)`` about once a second.
+    counting across pauses, a device's outage and audio dropped because recognition fell behind
+    (the caption in progress becomes final at those too). Listeners: ``on_event(CaptionEvent)``,
+    ``on_warning(str)``, ``on_level(rms)`` for every block read, ``on_stats(Stats)`` about once a
+    second.
     """
 
     def __init__(self, source, make_streaming: Callable[[], StreamingRecognizer],
@@ -106,7 +108,8 @@ class Session:
         self.on_level, self.on_stats = on_level, on_stats
         self.stats_seconds = stats_seconds
         self.offset = 0.0  # seconds of the stream before the current recogniser started
-        self.heard = 0.0  # seconds read from the source
+        self.heard = 0.0  # seconds of the stream so far: read from the source, or lost (dropped, an outage)
+        self._dropped = 0.0  # the source's count of dropped seconds, as last seen
         self._work = [0.0, 0.0, 0.0]  # recognition seconds, audio seconds, delay sum, since the last stats
         self._delays = 0
         self._last_stats = time.monotonic()
@@ -114,6 +117,8 @@ class Session:
     def run(self, stopped: Callable[[], bool], paused: Callable[[], bool] = lambda: False) -> None:
         streaming = self.make_streaming()
         was_paused = False
+        last_sound = time.monotonic()  # when the last audio arrived
+        reopened = False  # the source was lost and opened again; no sound from it yet
         with self.source:
             while not stopped():
                 if paused() and not getattr(self.source, "live", True):
@@ -124,13 +129,27 @@ class Session:
                     samples = self.source.read(timeout=0.5)
                 except AudioError as error:
                     self.on_warning(f"{error}; trying to reconnect")
+                    self._emit(streaming.flush())  # the caption in progress ends with the sound
                     _reconnect(self.source, stopped, self.on_warning)
+                    reopened = True
                     continue
                 arrived = time.monotonic()
                 if not len(samples):
                     if getattr(self.source, "finished", False):
                         break
                     continue
+                if reopened:
+                    # The first sound since the outage: what follows is timed after it, by the clock.
+                    streaming = self._restart(max(0.0, arrived - len(samples) / SAMPLE_RATE - last_sound))
+                    self._dropped, reopened = 0.0, False  # a reopened source counts afresh
+                last_sound = arrived
+                dropped = float(getattr(self.source, "dropped_seconds", 0.0))
+                if dropped > self._dropped:
+                    # Audio was dropped before this block (recognition fell behind): what
+                    # follows was said that much later.
+                    self._emit(streaming.flush())
+                    streaming = self._restart(dropped - self._dropped)
+                    self._dropped = dropped
                 self.heard += len(samples) / SAMPLE_RATE
                 if self.on_level:
                     self.on_level(float(np.sqrt(np.mean(np.square(samples, dtype=np.float64)))))
@@ -147,6 +166,12 @@ class Session:
         if not was_paused:
             self._emit(streaming.flush())
         return True
+
+    def _restart(self, gap: float) -> StreamingRecognizer:
+        """A new recogniser whose times continue ``gap`` seconds after the audio heard so far."""
+        self.heard += gap
+        self.offset = self.heard
+        return self.make_streaming()
 
     def _resume(self, incoming: int) -> StreamingRecognizer:
         """A new recogniser whose times continue from where the stream is now."""
@@ -175,10 +200,11 @@ class Session:
             self._work, self._delays, self._last_stats = [0.0, 0.0, 0.0], 0, now
 
 
-def run(source, streaming: StreamingRecognizer, on_event: Callable[[CaptionEvent], None],
+def run(source, make_streaming: Callable[[], StreamingRecognizer], on_event: Callable[[CaptionEvent], None],
         stopped: Callable[[], bool], on_warning: Callable[[str], None]) -> None:
-    """Caption ``source`` until it ends or ``stopped()``; a lost device is reported and reconnected."""
-    Session(source, lambda: streaming, on_event, on_warning).run(stopped)
+    """Caption ``source`` with recognisers from ``make_streaming()`` until it ends or ``stopped()``;
+    a lost device is reported and reconnected."""
+    Session(source, make_streaming, on_event, on_warning).run(stopped)
 
 
 def _reconnect(source, stopped: Callable[[], bool], on_warning: Callable[[str], None]) -> None:

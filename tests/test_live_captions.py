@@ -52,3 +52,49 @@ def test_speech_played_into_the_audio_server_is_captioned(null_sink, trained_mod
     heard = " ".join(finals)
     assert character_error_rate([said], [heard]) < 0.35, heard
     assert warnings == []
+
+
+def wait_for(condition, seconds: float, what: str) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, f"no {what} in {seconds} s"
+        time.sleep(0.05)
+
+
+def test_captions_after_the_sound_device_came_back_are_timed_by_the_clock(null_sink, trained_model):
+    """The seconds without a device count: a sentence said after the outage is stamped when it was
+    said, so the transcript's times stay true to the meeting's."""
+    folder, clips = trained_model
+    wav, said = next((path, text) for path, text in clips.items() if text.startswith("every cloud"))
+    recognizer = Recognizer(load_model(str(folder)), resolve_device("cpu"))
+    words, warnings, stop, flowing = [], [], threading.Event(), threading.Event()
+    session = captioning.Session(
+        MicrophoneSource.system_sound(), lambda: StreamingRecognizer(recognizer),
+        lambda event: words.extend(event.words) if event.kind == "final" else None,
+        warnings.append, on_level=lambda rms: flowing.set())
+    worker = threading.Thread(target=session.run, args=(stop.is_set,))
+    worker.start()
+    try:
+        wait_for(flowing.is_set, 10, "audio from the system-sound source")
+        started = time.monotonic()  # the stream's time 0, give or take its first block
+        null_sink.unload()
+        try:
+            wait_for(lambda: any("trying to reconnect" in w for w in warnings), 10, "warning")
+            time.sleep(1.0)
+        finally:
+            null_sink.load()
+        wait_for(lambda: any("reconnected" in w for w in warnings), 10, "reconnection")
+        flowing.clear()
+        wait_for(flowing.is_set, 10, "audio after the reconnection")
+        time.sleep(0.5)
+        said_at = time.monotonic() - started
+        subprocess.run(["paplay", "-d", SINK, str(wav)], check=True, timeout=30)
+        time.sleep(1.5)
+    finally:
+        stop.set()
+        worker.join(30)
+    assert not worker.is_alive()
+
+    heard = [w for w in words if w.start >= said_at - 1.0]
+    assert character_error_rate([said], [" ".join(w.text for w in heard)]) < 0.35, (said_at, words)
+    assert heard[0].start < said_at + 2.0
