@@ -98,3 +98,42 @@ def test_captions_after_the_sound_device_came_back_are_timed_by_the_clock(null_s
     heard = [w for w in words if w.start >= said_at - 1.0]
     assert character_error_rate([said], [" ".join(w.text for w in heard)]) < 0.35, (said_at, words)
     assert heard[0].start < said_at + 2.0
+
+
+def test_captions_after_dropped_audio_are_timed_by_the_clock(null_sink, trained_model):
+    """Recognition stalls for 3 s (as on a loaded computer) while a 0.3 s buffer fills: the audio
+    it could not hold is dropped and counted, and a sentence said afterwards keeps its true time."""
+    folder, clips = trained_model
+    wav, said = next((path, text) for path, text in clips.items() if text.startswith("every cloud"))
+    recognizer = Recognizer(load_model(str(folder)), resolve_device("cpu"))
+    words, warnings, stop, flowing, stall = [], [], threading.Event(), threading.Event(), threading.Event()
+    source = MicrophoneSource.system_sound(buffer_seconds=0.3)
+
+    def level(rms):
+        flowing.set()
+        if stall.is_set():
+            stall.clear()
+            time.sleep(3.0)
+
+    session = captioning.Session(source, lambda: StreamingRecognizer(recognizer),
+                                 lambda event: words.extend(event.words) if event.kind == "final" else None,
+                                 warnings.append, on_level=level)
+    worker = threading.Thread(target=session.run, args=(stop.is_set,))
+    worker.start()
+    try:
+        wait_for(flowing.is_set, 10, "audio from the system-sound source")
+        started = time.monotonic()
+        stall.set()
+        wait_for(lambda: source.dropped_seconds > 2.0, 10, "dropped audio")
+        time.sleep(0.5)
+        said_at = time.monotonic() - started
+        subprocess.run(["paplay", "-d", SINK, str(wav)], check=True, timeout=30)
+        time.sleep(1.5)
+    finally:
+        stop.set()
+        worker.join(30)
+    assert not worker.is_alive() and warnings == []
+
+    heard = [w for w in words if w.start >= said_at - 1.0]
+    assert character_error_rate([said], [" ".join(w.text for w in heard)]) < 0.35, (said_at, words)
+    assert heard[0].start < said_at + 2.0
