@@ -93,10 +93,18 @@ class TranscriptPanel(QWidget):
             self._fill()
 
     def refresh_sessions(self) -> None:
+        """Read the list of saved sessions again; the one shown stays chosen."""
+        chosen = self.session.currentData()
         self.session.clear()
         self.session.addItem(CURRENT, None)
         for path in list_transcripts():
             self.session.addItem(path.stem.replace("_", " "), str(path))
+        if chosen is not None:
+            index = self.session.findData(chosen)
+            if index < 0:  # no longer in the folder, still on screen
+                self.session.addItem(Path(chosen).stem, chosen)
+                index = self.session.count() - 1
+            self.session.setCurrentIndex(index)
 
     def open_transcript(self, path: str | Path) -> None:
         try:

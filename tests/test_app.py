@@ -252,9 +252,12 @@ def test_transcript_search_copy_and_earlier_sessions(window, qtbot, trained_mode
     caption(window, qtbot, second, folder)  # a second session
     assert "fox" not in " ".join(line.text for line in panel.current)
     assert panel.session.count() == 3  # this session, and the two saved
-    panel.open_transcript(panel.session.itemData(2))  # the older one
+    older = panel.session.itemData(2)
+    panel.open_transcript(older)
     assert [line.text for line in panel.shown()] == earlier
     assert panel.list.count() == len(earlier)
+    panel.refresh_sessions()  # as when a session ends: the list is read again, the choice stays
+    assert panel.session.currentData() == older and [line.text for line in panel.shown()] == earlier
     panel.session.setCurrentIndex(0)
     panel._choose_session(0)
     assert [line.text for line in panel.shown()] == [line.text for line in panel.current]
