@@ -61,6 +61,23 @@ def wait_for(condition, seconds: float, what: str) -> None:
         time.sleep(0.05)
 
 
+def say(wav, started: float) -> float:
+    """Play ``wav`` into the sink after 0.5 s, then wait 1.5 s; returns when it began, in seconds
+    after ``started``."""
+    time.sleep(0.5)
+    said_at = time.monotonic() - started
+    subprocess.run(["paplay", "-d", SINK, str(wav)], check=True, timeout=30)
+    time.sleep(1.5)
+    return said_at
+
+
+def assert_captioned_at(words, said: str, said_at: float) -> None:
+    """The final words from a second before ``said_at`` on read ``said``, and start by 2 s after it."""
+    heard = [w for w in words if w.start >= said_at - 1.0]
+    assert character_error_rate([said], [" ".join(w.text for w in heard)]) < 0.35, (said_at, words)
+    assert heard[0].start < said_at + 2.0
+
+
 def test_captions_after_the_sound_device_came_back_are_timed_by_the_clock(null_sink, trained_model):
     """The seconds without a device count: a sentence said after the outage is stamped when it was
     said, so the transcript's times stay true to the meeting's."""
@@ -86,18 +103,13 @@ def test_captions_after_the_sound_device_came_back_are_timed_by_the_clock(null_s
         wait_for(lambda: any("reconnected" in w for w in warnings), 10, "reconnection")
         flowing.clear()
         wait_for(flowing.is_set, 10, "audio after the reconnection")
-        time.sleep(0.5)
-        said_at = time.monotonic() - started
-        subprocess.run(["paplay", "-d", SINK, str(wav)], check=True, timeout=30)
-        time.sleep(1.5)
+        said_at = say(wav, started)
     finally:
         stop.set()
         worker.join(30)
     assert not worker.is_alive()
 
-    heard = [w for w in words if w.start >= said_at - 1.0]
-    assert character_error_rate([said], [" ".join(w.text for w in heard)]) < 0.35, (said_at, words)
-    assert heard[0].start < said_at + 2.0
+    assert_captioned_at(words, said, said_at)
 
 
 def test_captions_after_dropped_audio_are_timed_by_the_clock(null_sink, trained_model):
@@ -125,15 +137,10 @@ def test_captions_after_dropped_audio_are_timed_by_the_clock(null_sink, trained_
         started = time.monotonic()
         stall.set()
         wait_for(lambda: source.dropped_seconds > 2.0, 10, "dropped audio")
-        time.sleep(0.5)
-        said_at = time.monotonic() - started
-        subprocess.run(["paplay", "-d", SINK, str(wav)], check=True, timeout=30)
-        time.sleep(1.5)
+        said_at = say(wav, started)
     finally:
         stop.set()
         worker.join(30)
     assert not worker.is_alive() and warnings == []
 
-    heard = [w for w in words if w.start >= said_at - 1.0]
-    assert character_error_rate([said], [" ".join(w.text for w in heard)]) < 0.35, (said_at, words)
-    assert heard[0].start < said_at + 2.0
+    assert_captioned_at(words, said, said_at)
