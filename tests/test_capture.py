@@ -178,7 +178,6 @@ def test_losing_the_device_raises_and_reconnect_recovers(null_sink, sentence):
     assert similarity(reference, captured) > 0.9
 
 
-
 def test_system_sound_reconnects_to_the_default_output_of_the_moment(null_sink, sentence):
     """A headset unplugged mid-call: its output goes, the sound moves to another output, and system
     sound carries on from that one's monitor."""
