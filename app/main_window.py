@@ -114,6 +114,8 @@ class MainWindow(QMainWindow):
         # shows first, with the lists saying they are loading, and fills them after its first
         # paint (or at once when captions are started before that).
         self.lists_ready = False
+        self.bundled_models: dict[str, str] = {}  # name -> the summary of its model card
+        self.bundled_notice_shown = False
         self._chosen_model = model
         self.device_box.addItem("Looking for devices…", None)
         self.model_box.addItem("Loading models…", None)
@@ -186,7 +188,15 @@ class MainWindow(QMainWindow):
         self.start_button.clicked.connect(self.toggle)
         self.stop_button.clicked.connect(self.stop)
         self.source_box.currentIndexChanged.connect(self._update_controls)
+        self.model_box.currentIndexChanged.connect(self._describe_model)
         self.browse_button.clicked.connect(self._browse)
+
+    def _describe_model(self) -> None:
+        """The chosen model's card summary, on hover and for screen readers."""
+        summary = self.model_box.currentData(Qt.ItemDataRole.ToolTipRole) or ""
+        self.model_box.setToolTip(summary)
+        self.model_box.setAccessibleDescription(
+            "The speech recognition model" + (f": {summary}" if summary else ""))
 
     def _build_status_bar(self) -> None:
         bar = self.statusBar()
@@ -295,9 +305,13 @@ class MainWindow(QMainWindow):
         from engine.store import DEFAULT_MODEL, list_models
 
         self.model_box.clear()
+        self.bundled_models.clear()
         for entry in list_models():
             label = entry.name + (" (bundled)" if entry.bundled else "")
             self.model_box.addItem(label, entry.name)
+            self.model_box.setItemData(self.model_box.count() - 1, entry.summary, Qt.ItemDataRole.ToolTipRole)
+            if entry.bundled:
+                self.bundled_models[entry.name] = entry.summary
         if chosen and self.model_box.findData(chosen) < 0:
             self.model_box.addItem(Path(chosen).name, chosen)  # a model folder given on the command line
         if not self.model_box.count():
@@ -306,6 +320,7 @@ class MainWindow(QMainWindow):
                               "or reinstall Vivavoce to get the bundled default model.", "warning")
         index = self.model_box.findData(chosen or DEFAULT_MODEL)
         self.model_box.setCurrentIndex(max(index, 0))
+        self._describe_model()  # the index may not have changed while the items' tooltips did
 
     def _browse(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "Caption an audio file", self.file_edit.text(), AUDIO_FILES)
@@ -340,6 +355,11 @@ class MainWindow(QMainWindow):
             self.show_message("No speech model is installed: import one with `vivavoce models import FOLDER`.")
             return
         self.banner.hide()
+        if request.model in self.bundled_models and not self.bundled_notice_shown:
+            # What the model that came with the app can and cannot do, in its card's words, once
+            # per window: the user did not choose it, so may not know.
+            self.bundled_notice_shown = True
+            self.show_message(self.bundled_models[request.model], "info")
         try:
             self.recorder = TranscriptRecorder(request.describe(), request.model or "")
         except VivavoceError as error:

@@ -40,6 +40,16 @@ class ModelEntry:
     config: ModelConfig
     bundled: bool
 
+    @property
+    def summary(self) -> str:
+        """The first paragraph of the model card after its title: what the model is, in a few lines."""
+        try:
+            card = (self.path / CARD).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            return ""
+        paragraphs = [" ".join(p.split()) for p in card.split("\n\n")]
+        return next((p for p in paragraphs if p and not p.startswith("#")), "")
+
 
 def list_models() -> list[ModelEntry]:
     """Installed models, then bundled ones not shadowed by an installed model of the same name."""

@@ -38,6 +38,12 @@ def speak(text: str, path: Path, voice: str = "en-us", speed: int = 160) -> Path
     return path
 
 
+@pytest.fixture
+def no_bundled_model(monkeypatch):
+    """As if the application shipped no models (a user's own build, a removed default model)."""
+    monkeypatch.setattr("engine.store.bundled_models_dir", lambda: None)
+
+
 @pytest.fixture(scope="session")
 def trained_model(tmp_path_factory):
     """A tiny CTC model over-fitted on a few espeak-ng sentences: (model folder, {wav: sentence})."""

@@ -347,7 +347,7 @@ print("ok")
     assert result.returncode == 0 and result.stdout.strip() == "ok", result.stderr[-2000:]
 
 
-def test_without_a_model_the_window_says_how_to_get_one(window):
+def test_without_a_model_the_window_says_how_to_get_one(no_bundled_model, window):
     assert window.model_box.currentData() is None
     assert window.banner.isVisible() and "vivavoce models import" in window.banner.text.text()
     window.start()

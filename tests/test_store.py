@@ -92,7 +92,7 @@ def test_a_vivavoce_folder_imports_with_its_own_card(tmp_path):
     entry = import_model(str(tmp_path / "trained"), "copy")
 
     assert (entry.path / "README.md").read_text() == "# trained here\n"
-    assert [e.name for e in list_models()] == ["copy"]
+    assert [e.name for e in list_models() if not e.bundled] == ["copy"]
 
 
 def test_a_pretraining_checkpoint_imports_as_a_pretrained_model_that_cannot_transcribe(vivavoce, tmp_path):
