@@ -300,14 +300,17 @@ def _pulse_sources() -> dict[str, int]:
 
 
 class _PulseSourceWatch:
-    """Calls ``on_lost`` when a PulseAudio source is removed.
+    """Calls ``on_lost(reason)`` when a PulseAudio source is removed, or, with ``follow_default``,
+    when the default output changes to one whose monitor is another source.
 
     PulseAudio does not end a stream whose source goes away: it moves it to the
-    fallback source, so PortAudio keeps delivering (other) audio. ``pactl
-    subscribe`` reports the removal; a thread blocks reading its lines.
+    fallback source, so PortAudio keeps delivering (other) audio. Nor does it move a
+    monitor stream to a new default output (a headset plugged in mid-call), whose sound
+    the old monitor then no longer carries. ``pactl subscribe`` reports both; a thread
+    blocks reading its lines.
     """
 
-    def __init__(self, source: str, on_lost):
+    def __init__(self, source: str, on_lost, follow_default: bool = False):
         if shutil.which("pactl") is None:
             raise AudioError(f"cannot record {source!r}: pactl was not found "
                              "(on Debian install pulseaudio-utils)")
@@ -315,7 +318,9 @@ class _PulseSourceWatch:
         if index is None:
             raise AudioError(f"the sound server has no source {source!r} "
                              "(see `pactl list short sources`)")
+        self._source = source
         self._removed = f"Event 'remove' on source #{index}"
+        self._follow_default = follow_default
         self._on_lost = on_lost
         self._process = subprocess.Popen(["pactl", "subscribe"], stdout=subprocess.PIPE,
                                          stderr=subprocess.DEVNULL, text=True)
@@ -324,9 +329,19 @@ class _PulseSourceWatch:
 
     def _watch(self):
         for line in self._process.stdout:
-            if line.strip() == self._removed:
-                self._on_lost()
+            line = line.strip()
+            if line == self._removed:
+                self._on_lost("the sound server removed it")
                 return
+            if self._follow_default and line.startswith("Event 'change' on server"):
+                # The default sink is a server property; the server announces any change to it.
+                try:
+                    default = system_source_device()
+                except (OSError, subprocess.SubprocessError):
+                    continue  # a server too busy to answer now: the next change asks again
+                if default is not None and default != self._source:
+                    self._on_lost(f"the default output is now {default.removesuffix('.monitor')!r}")
+                    return
 
     def close(self):
         self._process.terminate()
@@ -414,7 +429,8 @@ class MicrophoneSource:
             index = self._resolve(sd)
             info = sd.query_devices(index)
             self.name = self.pulse_source or info["name"]
-            self._watch = _PulseSourceWatch(self.pulse_source, self._on_lost) if self.pulse_source else None
+            self._watch = (_PulseSourceWatch(self.pulse_source, self._on_lost, follow_default=self.system)
+                           if self.pulse_source else None)
             with _environment("PULSE_SOURCE", self.pulse_source):
                 self._open(sd, index, info)
         except (sd.PortAudioError, OSError, subprocess.SubprocessError) as error:

@@ -202,6 +202,29 @@ def test_system_sound_reconnects_to_the_default_output_of_the_moment(null_sink, 
             headset.unload()
     assert similarity(reference, captured) > 0.9
 
+def test_system_sound_follows_a_new_default_output_while_the_old_one_stays(null_sink, sentence):
+    """A headset plugged in mid-call: the sound moves to it while the speakers stay. Recording the
+    speakers' monitor on would give silence; the change is reported and reconnecting follows it."""
+    wav, reference = sentence
+    headset = NullSink("vivavoce_headset", default=False)
+    headset.load()
+    try:
+        with MicrophoneSource.system_sound() as source:
+            assert source.pulse_source == MONITOR
+            wait_for_audio(source)
+            pactl("set-default-sink", headset.name)
+            with pytest.raises(AudioError, match=f"{MONITOR}.*the default output is now 'vivavoce_headset'"):
+                for _ in range(50):
+                    source.read(timeout=0.2)
+            source.reconnect()
+            assert source.pulse_source == "vivavoce_headset.monitor"
+            captured = record_while_playing(source, wav, headset.name)
+    finally:
+        pactl("set-default-sink", SINK)
+        headset.unload()
+    assert similarity(reference, captured) > 0.9
+
+
 def test_a_stream_that_stops_sending_sound_raises_after_two_seconds(null_sink):
     with MicrophoneSource("pulse") as source:
         wait_for_audio(source)
