@@ -80,23 +80,20 @@ def test_ring_buffer_reader_wakes_when_audio_arrives():
     got = {}
 
     def reader():
-        got["samples"] = ring.read(timeout=5)
-        got["at"] = time.monotonic()
+        got["samples"] = ring.read(timeout=120)
 
     thread = threading.Thread(target=reader)
     thread.start()
     time.sleep(0.2)
-    written_at = time.monotonic()
     ring.write(np.ones(100, dtype=np.float32))
-    thread.join(5)
-    assert len(got["samples"]) == 100
-    assert got["at"] - written_at < 0.1
+    thread.join(30)  # woken by the write, not by the end of its two minutes
+    assert not thread.is_alive() and len(got["samples"]) == 100
 
 
 def test_ring_buffer_read_returns_nothing_after_its_timeout():
     started = time.monotonic()
     assert len(RingBuffer(16).read(timeout=0.1)) == 0
-    assert 0.09 < time.monotonic() - started < 1.0
+    assert time.monotonic() - started > 0.09  # it waited (a lower bound: no slow machine breaks it)
 
 
 def test_ring_buffer_write_allocates_nothing_per_block():
@@ -167,11 +164,10 @@ def test_losing_the_device_raises_and_reconnect_recovers(null_sink, sentence):
     with MicrophoneSource("pulse", pulse_source=MONITOR) as source:
         wait_for_audio(source)
         null_sink.unload()
-        lost_at = time.monotonic()
-        with pytest.raises(AudioError, match=MONITOR):
-            while time.monotonic() - lost_at < 5:
+        # Reported by the sound server's event, not later by the silence that follows.
+        with pytest.raises(AudioError, match=f"{MONITOR}.*the sound server removed it"):
+            for _ in range(25):
                 source.read(timeout=0.2)
-        assert time.monotonic() - lost_at < 3
         null_sink.load()
         source.reconnect()
         captured = record_while_playing(source, wav, SINK)
@@ -230,11 +226,10 @@ def test_a_stream_that_stops_sending_sound_raises_after_two_seconds(null_sink):
         wait_for_audio(source)
         pactl("suspend-sink", SINK, "1")
         try:
-            stopped_at = time.monotonic()
-            with pytest.raises(AudioError, match="'pulse' stopped sending sound"):
-                while time.monotonic() - stopped_at < 5:
+            source.read(timeout=0.2)  # a short gap is not yet a stall
+            with pytest.raises(AudioError, match="'pulse' stopped sending sound .nothing for 2 s"):
+                for _ in range(25):
                     source.read(timeout=0.2)
-            assert 1.9 < time.monotonic() - stopped_at < 3
         finally:
             pactl("suspend-sink", SINK, "0")
 
