@@ -81,6 +81,7 @@ def main() -> int:
         window.resize(1280, 620)
         window.move(40, 40)
         window.show()
+        wait(app, 30, lambda: window.lists_ready)  # the model list, filled after the first paint
         window.start(CaptionRequest(source="file", file=str(speech), model=window.model_box.currentData(),
                                     realtime=True))
         wait(app, 60, lambda: len(window.captions.finals) >= 2 and bool(window.captions.partial))
