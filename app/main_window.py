@@ -67,7 +67,6 @@ class MainWindow(QMainWindow):
         self.compute = compute
         self.worker: CaptionWorker | None = None
         self.thread: CaptionThread | None = None
-        self.recorder: TranscriptRecorder | None = None
         self.style_dialog: StyleDialog | None = None
         self.setWindowTitle("Vivavoce")
         self.setAccessibleName("Vivavoce live captions")
@@ -361,14 +360,14 @@ class MainWindow(QMainWindow):
             self.bundled_notice_shown = True
             self.show_message(self.bundled_models[request.model], "info")
         try:
-            self.recorder = TranscriptRecorder(request.describe(), request.model or "")
+            recorder = TranscriptRecorder(request.describe(), request.model or "")
         except VivavoceError as error:
-            self.recorder = None
+            recorder = None
             self.show_message(f"{error}; captions will not be saved", "warning")
         self.transcript.start_session()
         self.captions.clear()
         self.overlay.view.clear()
-        self.worker = CaptionWorker(request)
+        self.worker = CaptionWorker(request, recorder)
         self.thread = CaptionThread(self.worker, self)
         self.worker.loading.connect(self.state_label.setText)
         self.worker.started.connect(self._on_started)
@@ -417,14 +416,7 @@ class MainWindow(QMainWindow):
         text = " ".join(w.text for w in words)
         self.captions.add_final(text)
         self.overlay.view.add_final(text)
-        self.transcript.add_line(Line(list(words)))
-        if self.recorder is not None:
-            try:
-                self.recorder.add(words)
-            except VivavoceError as error:
-                recorder, self.recorder = self.recorder, None
-                recorder.close()
-                self.show_message(f"{error}; captions go on but are no longer saved", "warning")
+        self.transcript.add_line(Line(list(words)))  # the worker has saved it
 
     def _on_level(self, rms: float) -> None:
         db = 20 * math.log10(max(rms, 1e-9))
@@ -448,9 +440,6 @@ class MainWindow(QMainWindow):
         self.show_message(text[0].upper() + text[1:] + ("." if not text.endswith(".") else "") + advice)
 
     def _on_finished(self) -> None:
-        if self.recorder is not None:
-            self.recorder.close()
-            self.recorder = None
         self.thread.wait()
         self.thread.deleteLater()
         self.worker.deleteLater()
@@ -598,9 +587,6 @@ class MainWindow(QMainWindow):
             # flushed at the stop, is queued to this thread: deliver it, to the transcript too.
             self.thread.wait(STOP_WAIT_MS)
             QCoreApplication.sendPostedEvents()
-        if self.recorder is not None:
-            self.recorder.close()
-            self.recorder = None
         self.overlay.close()
         self.gc_timer.stop()
         gc.collect()

@@ -47,9 +47,13 @@ class CaptionWorker(QObject):
     failed = Signal(str)  # the session ended on an error, in one line
     finished = Signal()
 
-    def __init__(self, request: CaptionRequest):
+    def __init__(self, request: CaptionRequest, recorder=None):
         super().__init__()
         self.request = request
+        # The session's transcript file (engine.transcripts.TranscriptRecorder), or None: written
+        # here, each final caption synced to disk before it is shown, so that a slow disk holds
+        # this thread and never the window's. Closed when the session ends.
+        self.recorder = recorder
         self._stop = threading.Event()
         self._pause = threading.Event()
         self._last_level = 0.0
@@ -77,6 +81,8 @@ class CaptionWorker(QObject):
         except Exception as error:  # noqa: BLE001 - the app must keep running and say what happened
             self.failed.emit(f"captions stopped: {type(error).__name__}: {error}")
         finally:
+            if self.recorder is not None:
+                self.recorder.close()
             self.finished.emit()
 
     def _run(self) -> None:
@@ -113,6 +119,13 @@ class CaptionWorker(QObject):
         return MicrophoneSource(request.input_device)
 
     def _event(self, event) -> None:
+        if event.kind == "final" and event.words and self.recorder is not None:
+            try:
+                self.recorder.add(event.words)
+            except VivavoceError as error:
+                recorder, self.recorder = self.recorder, None
+                recorder.close()
+                self.warning.emit(f"{error}; captions go on but are no longer saved")
         (self.final if event.kind == "final" else self.partial).emit(event.words)
 
     def _level(self, rms: float) -> None:

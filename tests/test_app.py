@@ -21,7 +21,7 @@ from app.style import PRESETS, CaptionStyle
 from app.worker import CaptionRequest
 from conftest import MONITOR, VIVAVOCE
 from engine.audio import SAMPLE_RATE, load_audio
-from engine.transcripts import list_transcripts, read_transcript
+from engine.transcripts import TranscriptRecorder, list_transcripts, read_transcript
 from test_transcribe import parse_cues
 from training.metrics import character_error_rate
 
@@ -100,27 +100,31 @@ def test_pause_holds_a_file_where_it_is_and_resume_goes_on_from_there(window, qt
     assert lines[-1].end <= duration + 0.1
 
 
-def test_the_event_loop_never_waits_on_the_recogniser(window, qtbot, trained_model, clip, tmp_path, monkeypatch):
-    # Recognition runs only in the worker thread; captions reach the widgets only in the GUI
-    # thread, through queued signals. Checked by thread identity rather than by timing the
-    # event loop, which a loaded machine can stall for reasons of its own.
+def test_the_event_loop_never_waits_on_the_recogniser_or_the_disk(
+        window, qtbot, trained_model, clip, tmp_path, monkeypatch):
+    # Recognition, and saving each final caption to disk (synced), run only in the worker thread;
+    # captions reach the widgets only in the GUI thread, through queued signals. Checked by thread
+    # identity rather than by timing the event loop, which a loaded machine can stall for
+    # reasons of its own.
     import threading
 
     from app.captions import CaptionView
+    from engine import transcripts
     from engine.stream import StreamingRecognizer
 
     folder, _ = trained_model
     path = tmp_path / "four times.wav"
     soundfile.write(path, np.tile(load_audio(clip[0]), 4), SAMPLE_RATE)  # recognised as fast as it can be
-    recognising, showing = set(), set()
+    recognising, showing, saving = set(), set(), set()
 
-    def spy(method, threads):
-        def wrapper(self, *args, **kwargs):
+    def spy(function, threads):
+        def wrapper(*args, **kwargs):
             threads.add(threading.get_ident())
-            return method(self, *args, **kwargs)
+            return function(*args, **kwargs)
         return wrapper
 
     monkeypatch.setattr(StreamingRecognizer, "feed", spy(StreamingRecognizer.feed, recognising))
+    monkeypatch.setattr(transcripts, "append_durably", spy(transcripts.append_durably, saving))
     monkeypatch.setattr(CaptionView, "add_final", spy(CaptionView.add_final, showing))
     monkeypatch.setattr(CaptionView, "set_partial", spy(CaptionView.set_partial, showing))
     caption(window, qtbot, path, folder)
@@ -128,6 +132,8 @@ def test_the_event_loop_never_waits_on_the_recogniser(window, qtbot, trained_mod
     assert window.captions.finals  # it did recognise
     assert recognising and threading.get_ident() not in recognising
     assert showing == {threading.get_ident()}
+    # The header is written as the session starts, in this thread; every caption in the worker's.
+    assert len(saving) == 2 and saving - recognising == {threading.get_ident()}
 
 
 def test_overlay_docks_styles_and_lets_clicks_through(window, qtbot):
@@ -178,20 +184,29 @@ def test_the_overlay_can_be_dragged_off_its_dock(window, qtbot):
 
 
 def test_a_full_disk_stops_the_saving_with_a_message_but_not_the_captions_or_the_transcript(
-        window, qtbot, trained_model, clip, data_dir):
+        window, qtbot, trained_model, clip, data_dir, monkeypatch):
     folder, _ = trained_model
     path, _ = clip
+
+    class FullDiskRecorder(TranscriptRecorder):
+        """A transcript whose disk is full once its header is written: every later write fails (ENOSPC)."""
+
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            self.file.close()
+            self.file = open("/dev/full", "w", encoding="utf-8")
+
+    monkeypatch.setattr("app.main_window.TranscriptRecorder", FullDiskRecorder)
     window.start(CaptionRequest(source="file", file=str(path), model=str(folder), realtime=False))
-    # The transcript file now writes to /dev/full: every write fails as on a full disk (ENOSPC).
-    window.recorder.file.close()
-    window.recorder.file = open("/dev/full", "w", encoding="utf-8")
+    recorder = window.worker.recorder
     qtbot.waitUntil(lambda: not window.running, timeout=WAIT_MS)
 
     assert window.captions.finals
     assert [line.text for line in window.transcript.current] == list(window.captions.finals)
     message = window.banner.text.text()
     assert window.banner.isVisible() and "cannot save the transcript" in message and "no longer saved" in message
-    assert window.recorder is None and window.state_label.text() == "Stopped"
+    assert window.state_label.text() == "Stopped" and recorder.file.closed
+    assert [line.text for line in read_transcript(recorder.path).lines] == []  # only its header reached the disk
 
 
 def test_closing_the_window_mid_caption_stops_the_worker_and_saves_the_last_caption(
