@@ -72,7 +72,7 @@ stage finetune1 "$vivavoce" train finetune --data corpus --init pretrain --out f
 # synthetic speech is cheap (2 cores make an hour of it in about half a minute), so the corpus is
 # large and each recording is seen only a few times.
 stage finetune2 "$vivavoce" train finetune --data corpus --init finetune1 --out finetune2 \
-    --max-utterance-seconds 16 --batch-seconds "$batch" --learning-rate 1e-3 --max-steps 20000 \
+    --max-utterance-seconds 16 --batch-seconds "$batch" --learning-rate 1e-3 --max-steps 10000 \
     --stage-fractions 0.05 0.55 0.4 --mask-prob 0.05 --channel-mask-prob 0 --train-feature-encoder \
     --freeze-transformer-steps 0 --eval-every 500 --patience 10 --valid-fraction 0.005 --workers 1
 
