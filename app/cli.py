@@ -8,6 +8,7 @@ tracebacks.
 import argparse
 import json
 import math
+import os
 import shutil
 import sys
 from pathlib import Path
@@ -250,13 +251,20 @@ def main(argv: list[str] | None = None) -> int:
     if args.command is None:
         args = parser.parse_args(["gui"])
     try:
-        return args.run(args)
+        status = args.run(args)
+        sys.stdout.flush()  # here, where a reader that has gone away is caught below
+        return status
     except VivavoceError as error:
         _fail(str(error))
         return EXIT_USER_ERROR
     except KeyboardInterrupt:
         _fail("interrupted")
         return 130
+    except BrokenPipeError:
+        # The reader stopped early (`vivavoce transcribe talk.wav | head`): end quietly, as Unix
+        # tools do, with nothing left to flush into the closed pipe at exit.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
 
 
 if __name__ == "__main__":

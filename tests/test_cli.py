@@ -1,6 +1,10 @@
 """The `vivavoce` command itself: help, devices, and its errors."""
 
+import subprocess
+
 import torch
+
+from conftest import VIVAVOCE, speak
 
 
 def test_help_lists_the_commands(vivavoce):
@@ -20,3 +24,13 @@ def test_an_unknown_option_is_a_one_line_error_with_status_2(vivavoce):
     result = vivavoce("transcribe", "x.wav", "--format", "docx")
     assert result.returncode == 2
     assert "Traceback" not in result.stderr and "docx" in result.stderr
+
+
+def test_a_reader_that_stops_early_ends_it_quietly(tmp_path):
+    """`vivavoce transcribe talk.wav | head`: the pipe closes before the text is written."""
+    wav = speak("one two three", tmp_path / "a.wav")
+    process = subprocess.Popen([str(VIVAVOCE), "transcribe", str(wav)], stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True)
+    process.stdout.close()
+    error = process.stderr.read()
+    assert process.wait(timeout=300) == 1 and error == "", error
