@@ -182,7 +182,6 @@ def test_the_overlay_can_be_dragged_off_its_dock(window, qtbot):
     assert overlay.geometry().top() < start.y() - 60
 
 
-
 def test_a_full_disk_stops_the_saving_with_a_message_but_not_the_captions_or_the_transcript(
         window, qtbot, trained_model, clip, data_dir, monkeypatch):
     folder, _ = trained_model
@@ -223,6 +222,7 @@ def test_closing_the_window_mid_caption_stops_the_worker_and_saves_the_last_capt
     assert window.captions.finals  # the caption being spoken, final at the stop
     saved = read_transcript(list_transcripts()[0])
     assert [line.text for line in saved.lines] == list(window.captions.finals)
+
 
 def test_exported_transcripts_parse_as_text_srt_and_webvtt(window, qtbot, trained_model, clip, tmp_path):
     folder, _ = trained_model

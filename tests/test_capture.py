@@ -144,18 +144,24 @@ def test_microphone_hears_what_is_played_into_the_default_source(null_sink, sent
     assert similarity(reference, captured) > 0.9
 
 
-def test_system_sound_records_the_default_sinks_monitor_not_the_default_source(null_sink, sentence):
+@pytest.fixture
+def headset(null_sink):
+    """A second output (not the default); afterwards the test sink is the default again and the
+    headset gone, whatever the test did to either."""
+    sink = NullSink("vivavoce_headset", default=False)
+    sink.load()
+    yield sink
+    pactl("set-default-sink", SINK)
+    if sink.module is not None:
+        sink.unload()
+
+
+def test_system_sound_records_the_default_sinks_monitor_not_the_default_source(headset, sentence):
     wav, reference = sentence
-    other = NullSink("vivavoce_other", default=False)
-    other.load()
-    try:
-        pactl("set-default-sink", other.name)
-        with MicrophoneSource.system_sound() as source:
-            assert source.pulse_source == "vivavoce_other.monitor"
-            captured = record_while_playing(source, wav, other.name)
-    finally:
-        pactl("set-default-sink", SINK)
-        other.unload()
+    pactl("set-default-sink", headset.name)
+    with MicrophoneSource.system_sound() as source:
+        assert source.pulse_source == "vivavoce_headset.monitor"
+        captured = record_while_playing(source, wav, headset.name)
     assert similarity(reference, captured) > 0.9
 
 
@@ -174,50 +180,38 @@ def test_losing_the_device_raises_and_reconnect_recovers(null_sink, sentence):
     assert similarity(reference, captured) > 0.9
 
 
-def test_system_sound_reconnects_to_the_default_output_of_the_moment(null_sink, sentence):
+def test_system_sound_reconnects_to_the_default_output_of_the_moment(headset, sentence):
     """A headset unplugged mid-call: its output goes, the sound moves to another output, and system
     sound carries on from that one's monitor."""
     wav, reference = sentence
-    headset = NullSink("vivavoce_headset", default=False)
-    headset.load()
-    try:
-        pactl("set-default-sink", headset.name)
-        with MicrophoneSource.system_sound() as source:
-            wait_for_audio(source)
-            pactl("set-default-sink", SINK)  # the server moves to the remaining output...
-            headset.unload()  # ...as the headset goes
-            with pytest.raises(AudioError, match="vivavoce_headset.monitor"):
-                for _ in range(50):
-                    source.read(timeout=0.2)
-            source.reconnect()
-            assert source.pulse_source == MONITOR
-            captured = record_while_playing(source, wav, SINK)
-    finally:
-        pactl("set-default-sink", SINK)
-        if headset.module is not None:
-            headset.unload()
+    pactl("set-default-sink", headset.name)
+    with MicrophoneSource.system_sound() as source:
+        wait_for_audio(source)
+        pactl("set-default-sink", SINK)  # the server moves to the remaining output...
+        headset.unload()  # ...as the headset goes
+        with pytest.raises(AudioError, match="vivavoce_headset.monitor"):
+            for _ in range(50):
+                source.read(timeout=0.2)
+        source.reconnect()
+        assert source.pulse_source == MONITOR
+        captured = record_while_playing(source, wav, SINK)
     assert similarity(reference, captured) > 0.9
 
-def test_system_sound_follows_a_new_default_output_while_the_old_one_stays(null_sink, sentence):
+
+def test_system_sound_follows_a_new_default_output_while_the_old_one_stays(headset, sentence):
     """A headset plugged in mid-call: the sound moves to it while the speakers stay. Recording the
     speakers' monitor on would give silence; the change is reported and reconnecting follows it."""
     wav, reference = sentence
-    headset = NullSink("vivavoce_headset", default=False)
-    headset.load()
-    try:
-        with MicrophoneSource.system_sound() as source:
-            assert source.pulse_source == MONITOR
-            wait_for_audio(source)
-            pactl("set-default-sink", headset.name)
-            with pytest.raises(AudioError, match=f"{MONITOR}.*the default output is now 'vivavoce_headset'"):
-                for _ in range(50):
-                    source.read(timeout=0.2)
-            source.reconnect()
-            assert source.pulse_source == "vivavoce_headset.monitor"
-            captured = record_while_playing(source, wav, headset.name)
-    finally:
-        pactl("set-default-sink", SINK)
-        headset.unload()
+    with MicrophoneSource.system_sound() as source:
+        assert source.pulse_source == MONITOR
+        wait_for_audio(source)
+        pactl("set-default-sink", headset.name)
+        with pytest.raises(AudioError, match=f"{MONITOR}.*the default output is now 'vivavoce_headset'"):
+            for _ in range(50):
+                source.read(timeout=0.2)
+        source.reconnect()
+        assert source.pulse_source == "vivavoce_headset.monitor"
+        captured = record_while_playing(source, wav, headset.name)
     assert similarity(reference, captured) > 0.9
 
 
