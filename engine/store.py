@@ -48,7 +48,15 @@ class ModelEntry:
         except (OSError, UnicodeDecodeError):
             return ""
         paragraphs = [" ".join(p.split()) for p in card.split("\n\n")]
-        return next((p for p in paragraphs if p and not p.startswith("#")), "")
+        return plain_text(next((p for p in paragraphs if p and not p.startswith("#")), ""))
+
+
+def plain_text(markdown: str) -> str:
+    """One paragraph of Markdown as it reads: links as their text, no code or emphasis marks
+    (a tooltip or a message shows text as written, and a screen reader would spell them out)."""
+    text = re.sub(r"!?\[([^\]]*)\]\([^)]*\)", r"\1", markdown)
+    text = re.sub(r"`([^`]*)`", r"\1", text)
+    return re.sub(r"(\*\*|__|(?<!\w)[*_](?=\S)|(?<=\S)[*_](?!\w))", "", text)
 
 
 def list_models() -> list[ModelEntry]:

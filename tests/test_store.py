@@ -95,6 +95,19 @@ def test_a_vivavoce_folder_imports_with_its_own_card(tmp_path):
     assert [e.name for e in list_models() if not e.bundled] == ["copy"]
 
 
+def test_a_model_summary_is_the_first_paragraph_of_its_card_as_it_reads(tmp_path):
+    model, config = small_model()
+    card = ("# small\n\nTrained on **two** voices, see [the recipe](https://example.org/r), and\n"
+            "*not* on `my_recordings_v2`: import one with `vivavoce models import FOLDER`.\n\n"
+            "## Figures\n\nCER 3 * 4%.\n")
+    save_model_folder(model, config, tmp_path / "small", card=card)
+
+    entry = import_model(str(tmp_path / "small"), "small")
+
+    assert entry.summary == ("Trained on two voices, see the recipe, and not on my_recordings_v2: "
+                             "import one with vivavoce models import FOLDER.")
+
+
 def test_a_pretraining_checkpoint_imports_as_a_pretrained_model_that_cannot_transcribe(vivavoce, tmp_path):
     make_hf_pretraining(tmp_path / "ssl", stable=False)
     import soundfile
