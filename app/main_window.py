@@ -11,7 +11,7 @@ from PySide6.QtWidgets import (QComboBox, QDockWidget, QFileDialog, QFrame, QHBo
                                QVBoxLayout, QWidget)
 
 from engine.errors import VivavoceError
-from engine.transcripts import Line, TranscriptRecorder
+from engine.transcripts import Line
 
 from .captions import CaptionView
 from .overlay import CaptionOverlay
@@ -359,15 +359,10 @@ class MainWindow(QMainWindow):
             # per window: the user did not choose it, so may not know.
             self.bundled_notice_shown = True
             self.show_message(self.bundled_models[request.model], "info")
-        try:
-            recorder = TranscriptRecorder(request.describe(), request.model or "")
-        except VivavoceError as error:
-            recorder = None
-            self.show_message(f"{error}; captions will not be saved", "warning")
         self.transcript.start_session()
         self.captions.clear()
         self.overlay.view.clear()
-        self.worker = CaptionWorker(request, recorder)
+        self.worker = CaptionWorker(request)
         self.thread = CaptionThread(self.worker, self)
         self.worker.loading.connect(self.state_label.setText)
         self.worker.started.connect(self._on_started)

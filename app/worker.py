@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from PySide6.QtCore import QObject, Qt, QThread, Signal, Slot
 
 from engine.errors import VivavoceError
+from engine.transcripts import TranscriptRecorder
 
 SOURCES = ("mic", "system", "file")
 LEVEL_INTERVAL = 0.05  # seconds between level reports (20 per second is smooth enough for a meter)
@@ -47,13 +48,14 @@ class CaptionWorker(QObject):
     failed = Signal(str)  # the session ended on an error, in one line
     finished = Signal()
 
-    def __init__(self, request: CaptionRequest, recorder=None):
+    def __init__(self, request: CaptionRequest, save_transcript: bool = True):
         super().__init__()
         self.request = request
-        # The session's transcript file (engine.transcripts.TranscriptRecorder), or None: written
-        # here, each final caption synced to disk before it is shown, so that a slow disk holds
-        # this thread and never the window's. Closed when the session ends.
-        self.recorder = recorder
+        self.save_transcript = save_transcript
+        # The session's transcript file, or None: made, written and closed in this worker's
+        # thread, each final caption synced to disk before it is shown, so that a slow disk
+        # holds this thread and never the window's.
+        self.recorder: TranscriptRecorder | None = None
         self._stop = threading.Event()
         self._pause = threading.Event()
         self._last_level = 0.0
@@ -93,6 +95,11 @@ class CaptionWorker(QObject):
         from engine.stream import StreamingRecognizer
 
         request = self.request
+        if self.save_transcript:
+            try:
+                self.recorder = TranscriptRecorder(request.describe(), request.model or "")
+            except VivavoceError as error:
+                self.warning.emit(f"{error}; captions will not be saved")
         self.loading.emit("Loading the model…")
         loaded = load_model(request.model)
         recognizer = Recognizer(loaded, resolve_device(request.compute), on_warning=self.warning.emit)

@@ -132,8 +132,8 @@ def test_the_event_loop_never_waits_on_the_recogniser_or_the_disk(
     assert window.captions.finals  # it did recognise
     assert recognising and threading.get_ident() not in recognising
     assert showing == {threading.get_ident()}
-    # The header is written as the session starts, in this thread; every caption in the worker's.
-    assert len(saving) == 2 and saving - recognising == {threading.get_ident()}
+    # The transcript, its header and every caption, is written in the worker's thread only.
+    assert saving and saving == recognising
 
 
 def test_overlay_docks_styles_and_lets_clicks_through(window, qtbot):
@@ -187,6 +187,8 @@ def test_a_full_disk_stops_the_saving_with_a_message_but_not_the_captions_or_the
     folder, _ = trained_model
     path, _ = clip
 
+    made = []
+
     class FullDiskRecorder(TranscriptRecorder):
         """A transcript whose disk is full once its header is written: every later write fails (ENOSPC)."""
 
@@ -194,11 +196,12 @@ def test_a_full_disk_stops_the_saving_with_a_message_but_not_the_captions_or_the
             super().__init__(*args, **kwargs)
             self.file.close()
             self.file = open("/dev/full", "w", encoding="utf-8")
+            made.append(self)
 
-    monkeypatch.setattr("app.main_window.TranscriptRecorder", FullDiskRecorder)
+    monkeypatch.setattr("app.worker.TranscriptRecorder", FullDiskRecorder)
     window.start(CaptionRequest(source="file", file=str(path), model=str(folder), realtime=False))
-    recorder = window.worker.recorder
     qtbot.waitUntil(lambda: not window.running, timeout=WAIT_MS)
+    [recorder] = made
 
     assert window.captions.finals
     assert [line.text for line in window.transcript.current] == list(window.captions.finals)
@@ -206,6 +209,22 @@ def test_a_full_disk_stops_the_saving_with_a_message_but_not_the_captions_or_the
     assert window.banner.isVisible() and "cannot save the transcript" in message and "no longer saved" in message
     assert window.state_label.text() == "Stopped" and recorder.file.closed
     assert [line.text for line in read_transcript(recorder.path).lines] == []  # only its header reached the disk
+
+
+def test_a_transcript_folder_that_cannot_be_made_is_named_and_the_captions_go_on(
+        window, qtbot, trained_model, clip, data_dir):
+    folder, _ = trained_model
+    path, _ = clip
+    (data_dir / "transcripts").write_text("a file where the folder should be")
+
+    window.start(CaptionRequest(source="file", file=str(path), model=str(folder), realtime=False))
+    qtbot.waitUntil(lambda: not window.running, timeout=WAIT_MS)
+
+    assert window.captions.finals
+    assert [line.text for line in window.transcript.current] == list(window.captions.finals)
+    message = window.banner.text.text()
+    assert window.banner.isVisible() and window.banner.kind == "warning"
+    assert str(data_dir / "transcripts") in message and "captions will not be saved" in message
 
 
 def test_closing_the_window_mid_caption_stops_the_worker_and_saves_the_last_caption(
