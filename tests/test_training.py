@@ -82,6 +82,24 @@ def test_pretraining_learns_the_contrastive_task_without_codebook_collapse(vivav
     assert sum(e["accuracy"] for e in late) / len(late) > 4 * chance
     codebook = 2 * 16  # G x V of the test preset
     assert min(e["perplexity"] for e in late) > codebook / 4
+    assert not [e for e in events(log) if e["event"] == "warning"]  # learning: no "not learning" warning
+
+
+def test_pretraining_that_stays_at_chance_says_so_and_goes_on(vivavoce, speech_folder, tmp_path):
+    # The same run with a learning rate far too small to move the weights: the model stays
+    # as it began, picking the target at chance (0.05 of the time with 20 distractors).
+    log = tmp_path / "events.jsonl"
+
+    result = vivavoce("train", "pretrain", "--data", speech_folder, "--out", tmp_path / "pre",
+                      "--max-steps", "310", "--num-negatives", "20", "--learning-rate", "1e-7",
+                      "--events", log, *QUICK)
+
+    assert result.returncode == 0, result.stderr
+    warnings = [e for e in events(log) if e["event"] == "warning"]
+    assert len(warnings) == 1 and "pretraining is not learning" in warnings[0]["message"]
+    assert "--diversity-weight 0" in warnings[0]["message"]
+    assert "vivavoce: warning: pretraining is not learning" in result.stderr
+    assert (tmp_path / "pre" / "model.safetensors").is_file()  # the run went on to its end
 
 
 def weights(folder):

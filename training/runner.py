@@ -122,6 +122,7 @@ class Trainer:
                          if self.device.type == "cuda" and torch.cuda.is_bf16_supported() else None)
         self.events: Events | None = None
         self._interrupted = False
+        self._watch: Callable[[int, dict], str | None] | None = None
 
     # -- checkpoints ---------------------------------------------------------
 
@@ -159,13 +160,16 @@ class Trainer:
         self._interrupted = True
 
     def run(self, evaluate: Callable[[int], float | None] | None = None,
-            evaluate_every: int = 0, warnings: list[str] = ()) -> str:
+            evaluate_every: int = 0, warnings: list[str] = (),
+            watch: Callable[[int, dict], str | None] | None = None) -> str:
         """Train until max_steps, early stopping, or Ctrl-C; returns "done", "stopped early" or "interrupted".
 
         ``evaluate(step)`` returns a score to minimise (or None); it runs every
         ``evaluate_every`` steps, or at the end of each epoch when that is 0.
+        ``watch(step, metrics)`` sees every step's metrics and returns a warning to show, or None.
         """
         config, progress = self.config, self.progress
+        self._watch = watch
         self.events = Events(config.events, config.max_steps, progress.step, enabled=self.dist.main)
         self.events.emit("start", command=self.command, step=progress.step, max_steps=config.max_steps,
                          config=dataclasses.asdict(self.config))
@@ -259,6 +263,9 @@ class Trainer:
                       data_wait=data_wait / max(elapsed + data_wait, 1e-9))
         log = progress.step % config.log_every == 0 or progress.step == 1 or progress.step >= config.max_steps
         self.events.step(progress.step, summed, log)
+        message = self._watch(progress.step, summed) if self._watch else None
+        if message:
+            self.events.message("warning", message)
 
     def _evaluate(self, evaluate: Callable[[int], float | None]) -> bool:
         """Run an evaluation; True when early stopping should end the run."""
