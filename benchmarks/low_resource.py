@@ -1,7 +1,7 @@
 """Does self-supervised pretraining make a little labelled speech go far? Pretrained vs random, same budget.
 
     .venv/bin/python benchmarks/low_resource.py --pretrained MODEL --corpus DIR --test DIR
-        [--real DIR] [--minutes 10] [--steps 600] [--out DIR] [--device cpu|cuda]
+        [--real DIR] [--minutes 10] [--steps 600] [--out DIR] [--events DIR] [--device cpu|cuda]
 
 The wav2vec 2.0 paper's central claim: a model pretrained without transcripts,
 then fine-tuned on ten minutes of transcribed speech, beats one trained on
@@ -18,7 +18,10 @@ Then it scores both, with `vivavoce train evaluate`'s code, on ``--test``
 (held-out synthetic speech, e.g. a `vivavoce train synth --test-set clean`
 folder) and, if given, ``--real`` (recordings of real people), and prints the
 character error rates side by side with their ratio (random / pretrained: above
-1 means pretraining helped). The two fine-tuned models are kept in ``--out``.
+1 means pretraining helped). The two fine-tuned models are kept in ``--out``;
+``--events DIR`` writes each run's progress as JSON lines to ``DIR/pretrained.events``
+and ``DIR/random.events`` (the progress bars show only on a terminal, so this is how to
+follow a run started with ``nohup``).
 """
 
 import argparse
@@ -82,6 +85,7 @@ def main():
     parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", help="where to keep the two fine-tuned models (default: a temporary folder)")
+    parser.add_argument("--events", help="a folder for each run's progress as JSON lines (NAME.events)")
     args = parser.parse_args()
     device = resolve_device(args.device)
 
@@ -94,12 +98,15 @@ def main():
         print(f"fine-tuning data: {seconds / 60:.1f} min of {args.corpus}; {args.steps} updates each "
               f"on {device.type}")
         rows = []
+        if args.events:
+            Path(args.events).mkdir(parents=True, exist_ok=True)
         for name, init in starts.items():
             config = FinetuneConfig(data=str(data), init=init, out=str(out / name), device=args.device,
                                     seed=args.seed, max_steps=args.steps, batch_seconds=args.batch_seconds,
                                     learning_rate=args.learning_rate, train_feature_encoder=True,
                                     freeze_transformer_steps=0, stage_fractions=(0.1, 0.4, 0.5),
-                                    mask_prob=0.05, channel_mask_prob=0.0, valid_fraction=0.0, workers=1)
+                                    mask_prob=0.05, channel_mask_prob=0.0, valid_fraction=0.0, workers=1,
+                                    events=str(Path(args.events) / f"{name}.events") if args.events else "")
             print(f"\n({'a' if name == 'pretrained' else 'b'}) fine-tuning the {name} model", flush=True)
             finetune(config, resume=False, command=shlex.join(sys.argv))
             scores = [evaluate(str(out / name), args.test, device).cer]
