@@ -31,7 +31,7 @@ def add_commands(commands, parser_class=argparse.ArgumentParser) -> None:
     synth.add_argument("--out", required=True, help="the corpus folder")
     synth.add_argument("--hours", type=float, required=True, help="hours of audio the corpus should hold")
     synth.add_argument("--engines", default="espeak,flite,festival",
-                       help="comma-separated: espeak, flite, festival, piper (those installed are used)")
+                       help="comma-separated: espeak, flite, festival, piper, pico, rhvoice (those installed are used)")
     synth.add_argument("--language", default="en")
     synth.add_argument("--phonemes", action="store_true", help="espeak-ng IPA transcripts instead of words")
     synth.add_argument("--seed", type=int, default=0)

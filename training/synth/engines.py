@@ -3,7 +3,8 @@
 An engine lists its voices and speaks a sentence in one of them at a given
 speed and pitch (both factors around 1), returning float32 mono samples and
 their rate. Engines run as subprocesses, so any number can speak in parallel.
-MBROLA voices are never used: their licence forbids use in a product.
+MBROLA voices are never used: their licence forbids use in a product; nor are
+voices under non-commercial licences (RHVoice's evgeniy-eng and lyubov).
 """
 
 import atexit
@@ -18,6 +19,7 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from xml.sax.saxutils import escape
 
 import numpy as np
 import soundfile
@@ -346,8 +348,6 @@ class Pico:
         return [voice for voice, data in _PICO_VOICES.items() if (_PICO_LANG / data).exists()]
 
     def speak(self, text: str, voice: str, speed: float, pitch: float) -> tuple[np.ndarray, int]:
-        from xml.sax.saxutils import escape
-
         markup = (f"<speed level='{round(100 * speed)}'><pitch level='{round(100 * pitch)}'>"
                   f"{escape(text)}</pitch></speed>")
         with tempfile.TemporaryDirectory() as folder:
