@@ -17,13 +17,14 @@ debian_packages=(python3-venv pulseaudio pulseaudio-utils libportaudio2 libasoun
 sudo=""
 [[ $(id -u) -eq 0 ]] || sudo="sudo"
 extras=""
+optional_packages=()
 if [[ "${1:-}" == "--test" ]]; then
     extras="[test]"
     # Two more synthesisers, SVOX Pico and RHVoice, are in Debian's non-free component (free
     # licences, but Pico's voice data and RHVoice's come without their sources). Their tests
     # need them, so --test adds that component on Debian, in a file of its own, when no source
     # list names it yet.
-    debian_packages+=(libttspico-utils rhvoice rhvoice-english)
+    optional_packages=(libttspico-utils rhvoice rhvoice-english)
     if . /etc/os-release && [[ ${ID:-} == debian ]] &&
        ! grep -Eqs "non-free( |$)" /etc/apt/sources.list /etc/apt/sources.list.d/*; then
         printf 'Types: deb\nURIs: http://deb.debian.org/debian\nSuites: %s\nComponents: non-free\nSigned-By: %s\n' \
@@ -33,11 +34,22 @@ if [[ "${1:-}" == "--test" ]]; then
 fi
 
 missing=()
-for package in "${debian_packages[@]}"; do
+for package in "${debian_packages[@]}" "${optional_packages[@]}"; do
     dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
 done
 if (( ${#missing[@]} )); then
     $sudo apt-get -o Acquire::Retries=5 update -qq
+    # Optional packages the configured archives lack (Ubuntu without multiverse) are left out.
+    available=()
+    for package in "${missing[@]}"; do
+        if [[ " ${optional_packages[*]} " == *" $package "* ]] &&
+           [[ $(apt-cache policy "$package" 2>/dev/null) != *"Candidate: "[0-9]* ]]; then
+            echo "setup.sh: $package is not in your package archives; its synthesiser's tests will be skipped" >&2
+        else
+            available+=("$package")
+        fi
+    done
+    missing=("${available[@]}")
     DEBIAN_FRONTEND=noninteractive $sudo apt-get -o Acquire::Retries=5 install -y -qq "${missing[@]}"
 fi
 
