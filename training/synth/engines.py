@@ -42,6 +42,14 @@ def _run(command: list[str], what: str, stdin: bytes | None = None) -> bytes:
     return result.stdout
 
 
+def _run_to_wav(command, what: str, stdin: bytes | None = None) -> tuple[np.ndarray, int]:
+    """Run ``command(path)``, a command line that writes its speech to the WAV file ``path``."""
+    with tempfile.TemporaryDirectory() as folder:
+        out = Path(folder) / "speech.wav"  # pico2wave writes only to a file named *.wav
+        _run(command(str(out)), what, stdin)
+        return _read_wav(out.read_bytes(), what)
+
+
 def _read_wav(data: bytes, what: str) -> tuple[np.ndarray, int]:
     try:
         samples, rate = soundfile.read(io.BytesIO(data), dtype="float32", always_2d=True)
@@ -99,12 +107,9 @@ class Flite:
         return [voice for voice in _FLITE_VOICES if voice in listed]
 
     def speak(self, text: str, voice: str, speed: float, pitch: float) -> tuple[np.ndarray, int]:
-        with tempfile.TemporaryDirectory() as folder:
-            out = Path(folder) / "speech.wav"
-            _run(["flite", "-voice", voice, "--setf", f"duration_stretch={1 / speed:.3f}",
-                  "--setf", f"int_f0_target_mean={_FLITE_VOICES[voice] * pitch:.1f}",
-                  "-t", text, "-o", str(out)], f"flite voice {voice}")
-            return _read_wav(out.read_bytes(), f"flite voice {voice}")
+        return _run_to_wav(lambda out: ["flite", "-voice", voice, "--setf", f"duration_stretch={1 / speed:.3f}",
+                                        "--setf", f"int_f0_target_mean={_FLITE_VOICES[voice] * pitch:.1f}",
+                                        "-t", text, "-o", out], f"flite voice {voice}")
 
 
 # Festival's voices we use and, for the diphone voices, their default intonation target
@@ -350,10 +355,7 @@ class Pico:
     def speak(self, text: str, voice: str, speed: float, pitch: float) -> tuple[np.ndarray, int]:
         markup = (f"<speed level='{round(100 * speed)}'><pitch level='{round(100 * pitch)}'>"
                   f"{escape(text)}</pitch></speed>")
-        with tempfile.TemporaryDirectory() as folder:
-            out = Path(folder) / "speech.wav"  # pico2wave writes only to a file named *.wav
-            _run(["pico2wave", "-l", voice, "-w", str(out), markup], f"pico voice {voice}")
-            return _read_wav(out.read_bytes(), f"pico voice {voice}")
+        return _run_to_wav(lambda out: ["pico2wave", "-l", voice, "-w", out, markup], f"pico voice {voice}")
 
 
 # RHVoice's English voices under its LGPL data licence. Its other English voice (evgeniy-eng)
@@ -376,11 +378,9 @@ class RHVoice:
         return [voice for voice in _RHVOICE_VOICES if (_RHVOICE_DATA / voice).is_dir()]
 
     def speak(self, text: str, voice: str, speed: float, pitch: float) -> tuple[np.ndarray, int]:
-        with tempfile.TemporaryDirectory() as folder:
-            out = Path(folder) / "speech.wav"
-            _run(["RHVoice-test", "-p", voice, "-r", str(round(100 * speed)), "-t", str(round(100 * pitch)),
-                  "-o", str(out)], f"rhvoice voice {voice}", stdin=text.encode("utf-8"))
-            return _read_wav(out.read_bytes(), f"rhvoice voice {voice}")
+        return _run_to_wav(lambda out: ["RHVoice-test", "-p", voice, "-r", str(round(100 * speed)),
+                                        "-t", str(round(100 * pitch)), "-o", out],
+                           f"rhvoice voice {voice}", stdin=text.encode("utf-8"))
 
 
 ENGINES = {engine.name: engine for engine in (Espeak(), Flite(), Festival(), Piper(), Pico(), RHVoice())}
