@@ -97,10 +97,12 @@ for done_stage in finetune2 finetune3; do
     if [[ -e $done_stage/model.safetensors ]]; then final=$done_stage; fi
 done
 
+# Error rates by engine (a left-out engine's apart from the ones heard) and by source of real speech.
 if [[ -z $only || $only == evaluate ]]; then
-    for data in test-clean test-noisy "$root/benchmarks/real_speech"; do
-        "$vivavoce" train evaluate --model "$final" --data "$data" --worst 5
+    for data in test-clean test-noisy; do
+        "$vivavoce" train evaluate --model "$final" --data "$data" --by engine --worst 5
     done
+    "$vivavoce" train evaluate --model "$final" --data "$root/benchmarks/real_speech" --by source --worst 5
 fi
 
 # Ship: the weights and configuration into assets/models/default (its model card, README.md,
