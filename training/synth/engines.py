@@ -17,6 +17,7 @@ import subprocess
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from xml.sax.saxutils import escape
@@ -42,7 +43,7 @@ def _run(command: list[str], what: str, stdin: bytes | None = None) -> bytes:
     return result.stdout
 
 
-def _run_to_wav(command, what: str, stdin: bytes | None = None) -> tuple[np.ndarray, int]:
+def _run_to_wav(command: Callable[[str], list[str]], what: str, stdin: bytes | None = None) -> tuple[np.ndarray, int]:
     """Run ``command(path)``, a command line that writes its speech to the WAV file ``path``."""
     with tempfile.TemporaryDirectory() as folder:
         out = Path(folder) / "speech.wav"  # pico2wave writes only to a file named *.wav
