@@ -348,7 +348,7 @@ class Pico:
     licence: str = "Apache-2.0 (SVOX Pico; Debian non-free as its voice data comes without source)"
 
     def available(self) -> bool:
-        return shutil.which("pico2wave") is not None
+        return shutil.which("pico2wave") is not None and bool(self.voices())
 
     def voices(self) -> list[str]:
         return [voice for voice, data in _PICO_VOICES.items() if (_PICO_LANG / data).exists()]
