@@ -15,6 +15,7 @@ from engine.model import Wav2Vec2
 from engine.modelfolder import ModelConfig, save_model_folder
 from engine.presets import preset
 from training.metrics import character_error_rate
+from training.schedule import budget_step, warmup_linear_decay
 
 SENTENCES = [
     "the cat sat on the mat", "a quick brown fox jumps", "she sells sea shells", "every cloud has a lining",
@@ -64,6 +65,30 @@ def test_pretraining_writes_events_a_checkpoint_and_a_pretrained_model_folder(vi
     assert json.loads((out / "config.json").read_text())["kind"] == "pretrained"
     assert (out / "training" / "config.toml").read_text().count("max_steps = 3") == 1
     assert (out / "training" / "checkpoint.pt").is_file()
+
+
+def test_a_time_budget_ends_the_run_with_the_schedule_run_to_its_end(vivavoce, speech_folder, tmp_path):
+    # A budget far shorter than any step: the first step spends it, and a checkpoint and model are
+    # written as for a run that reached --max-steps.
+    out, log = tmp_path / "pre", tmp_path / "events.jsonl"
+
+    result = vivavoce("train", "pretrain", "--data", speech_folder, "--out", out, "--max-steps", "50",
+                      "--max-minutes", "1e-7", "--events", log, *QUICK)
+
+    assert result.returncode == 0, result.stderr
+    steps = [e for e in events(log) if e["event"] == "step"]
+    assert [e["step"] for e in steps] == [1]
+    assert (out / "model.safetensors").exists() and (out / "training" / "checkpoint.pt").exists()
+
+
+def test_the_schedule_follows_the_share_of_the_time_budget_when_it_is_further_along():
+    assert budget_step(10, 100, seconds=30, max_minutes=0) == 10  # no budget: the step
+    assert budget_step(10, 100, seconds=30, max_minutes=1) == 50  # half the minute, half the steps
+    assert budget_step(70, 100, seconds=30, max_minutes=1) == 70  # steps ahead of the time
+    assert budget_step(10, 100, seconds=90, max_minutes=1) == 100  # overspent: the schedule's end
+    # the warm-up then the decay of the pretraining schedule, run on the time spent
+    rates = [warmup_linear_decay(budget_step(1, 1000, s, 1), 1000, 1.0, 0.1) for s in (3, 30, 54, 60)]
+    assert rates == [0.51, 0.5555555555555556, 0.1111111111111111, 0.0]
 
 
 def test_pretraining_learns_the_contrastive_task_without_codebook_collapse(vivavoce, speech_folder, tmp_path):
@@ -185,6 +210,18 @@ def test_finetuning_validates_each_epoch_and_keeps_the_best(vivavoce, speech_fol
     assert f"CER {100 * best:.1f}%" in (out / "README.md").read_text()
     frozen = [e["frozen"] for e in events(log) if e["event"] == "step"]
     assert frozen[:4] == [1.0] * 4 and frozen[-1] == 0.0
+
+
+def test_finetuning_validates_its_last_step_too(vivavoce, speech_folder, random_pretrained, tmp_path):
+    # The end of a run, at its lowest learning rate, is where the best model usually is.
+    log = tmp_path / "events.jsonl"
+
+    result = vivavoce("train", "finetune", "--data", speech_folder, "--init", random_pretrained, "--out",
+                      tmp_path / "tuned", "--max-steps", "7", "--eval-every", "3", "--valid-fraction", "0.25",
+                      "--batch-seconds", "20", "--workers", "0", "--events", log)
+
+    assert result.returncode == 0, result.stderr
+    assert [e["step"] for e in events(log) if e["event"] == "evaluation"] == [3, 6, 7]
 
 
 def test_too_little_data_is_refused_with_the_reason(vivavoce, speech_folder, tmp_path):

@@ -20,6 +20,10 @@ class Common:
     seed: int = 0
     device: str = "auto"
     max_steps: int = 20000
+    # Minutes of training (steps and waiting for their audio; not start-up or validation) after
+    # which the run ends even short of max_steps; the learning-rate schedule then runs on the
+    # share of the time spent when that is further along than the share of the steps. 0: no limit.
+    max_minutes: float = 0.0
     batch_seconds: float = 80.0  # audio per optimizer step on each process, before accumulation
     accumulate: int = 1  # batches per optimizer step
     learning_rate: float = 5e-4

@@ -33,6 +33,7 @@ from .checkpoint import load_checkpoint, save_checkpoint
 from .config import Common, to_toml, training_dir
 from .data import AudioDataset, collate, length_batches
 from .events import Events
+from .schedule import budget_step
 
 
 @dataclass
@@ -80,6 +81,7 @@ class Progress:
     batch_in_epoch: int = 0  # this process's batches already used in the epoch
     best: float = math.inf
     evaluations_without_improvement: int = 0
+    seconds: float = 0.0  # training time spent (see Common.max_minutes)
 
 
 class Interrupted(Exception):
@@ -156,6 +158,17 @@ class Trainer:
         usable = len(batches) // self.dist.world * self.dist.world
         return batches[self.dist.rank:usable:self.dist.world]
 
+    def finished(self) -> bool:
+        """max_steps taken, or the --max-minutes budget spent."""
+        config = self.config
+        return (self.progress.step >= config.max_steps
+                or 0 < config.max_minutes * 60 <= self.progress.seconds)
+
+    def schedule_step(self) -> int:
+        """The step the learning-rate schedule stands at (see `budget_step`)."""
+        config = self.config
+        return budget_step(self.progress.step, config.max_steps, self.progress.seconds, config.max_minutes)
+
     def _on_signal(self, signum, frame) -> None:
         self._interrupted = True
 
@@ -179,7 +192,7 @@ class Trainer:
         last_checkpoint = time.monotonic()
         outcome = "done"
         try:
-            while progress.step < config.max_steps and outcome == "done":
+            while not self.finished() and outcome == "done":
                 batches = self._batches(progress.epoch)
                 if not batches:
                     raise VivavoceError(f"too few batches of {config.batch_seconds:g} s for "
@@ -198,16 +211,17 @@ class Trainer:
                         continue
                     self._step(group, data_wait=time.perf_counter() - waiting_since)
                     group = []
-                    evaluated = evaluate_every and progress.step % evaluate_every == 0
+                    # and at the last step, so a run's end (its lowest learning rate) is never unjudged
+                    evaluated = self.finished() or (evaluate_every and progress.step % evaluate_every == 0)
                     if evaluated and evaluate and self._evaluate(evaluate):
                         outcome = "stopped early"
-                    if (self._interrupted or progress.step >= config.max_steps or outcome != "done"
+                    if (self._interrupted or self.finished() or outcome != "done"
                             or time.monotonic() - last_checkpoint >= 60 * config.checkpoint_minutes):
                         self.save_checkpoint()
                         last_checkpoint = time.monotonic()
                     if self._interrupted:
                         raise Interrupted
-                    if progress.step >= config.max_steps or outcome != "done":
+                    if self.finished() or outcome != "done":
                         break
                     waiting_since = time.perf_counter()
                 else:
@@ -251,17 +265,20 @@ class Trainer:
         for parameter in parameters:
             parameter.grad.mul_(scale)
         grad_norm = torch.nn.utils.clip_grad_norm_(parameters, config.clip_norm) if parameters else 0.0
-        rate = self.learning_rate(progress.step)
+        rate = self.learning_rate(self.schedule_step())
         for group_ in self.optimizer.param_groups:
             group_["lr"] = rate
         self.optimizer.step()
         self.optimizer.zero_grad(set_to_none=True)
         progress.step += 1
         elapsed = time.perf_counter() - start
+        progress.seconds += elapsed + data_wait
+        if self.dist.world > 1 and config.max_minutes > 0:  # every process must stop at the same step
+            progress.seconds = self.dist.total(progress.seconds, self.device) / self.dist.world
         summed.update(lr=rate, grad_norm=float(grad_norm),
                       audio_s_per_s=audio_seconds * self.dist.world / max(elapsed + data_wait, 1e-9),
                       data_wait=data_wait / max(elapsed + data_wait, 1e-9))
-        log = progress.step % config.log_every == 0 or progress.step == 1 or progress.step >= config.max_steps
+        log = progress.step % config.log_every == 0 or progress.step == 1 or self.finished()
         self.events.step(progress.step, summed, log)
         message = self._watch(progress.step, summed) if self._watch else None
         if message:

@@ -22,3 +22,14 @@ def tri_stage(step: int, max_steps: int, peak: float, fractions: tuple[float, fl
         return peak
     progress = min(1.0, (step - warmup - hold) / decay)
     return peak * math.exp(math.log(final_scale) * progress)
+
+
+def budget_step(step: int, max_steps: int, seconds: float, max_minutes: float) -> int:
+    """Where a schedule over ``max_steps`` stands after ``step`` steps and ``seconds`` of a
+    ``max_minutes`` budget (0: none): the step, or the same share of max_steps as the share of the
+    budget spent when that is further along, so a run its budget cuts short still warms up,
+    decays and ends at the schedule's end."""
+    if max_minutes <= 0:
+        return step
+    spent = seconds / (60 * max_minutes)
+    return max(step, min(max_steps, int(spent * max_steps)))
