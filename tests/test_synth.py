@@ -107,6 +107,25 @@ def test_an_engine_that_is_not_installed_is_skipped_with_a_notice(vivavoce, tmp_
     assert {r["engine"] for r in rows(tmp_path / "c")} == {"espeak"}
 
 
+def test_an_engine_without_its_voice_data_is_skipped_with_a_notice(vivavoce, tmp_path, monkeypatch):
+    # The real festival, pointed at an empty library folder: it runs, but knows no voice.
+    bin_dir, empty = tmp_path / "bin", tmp_path / "empty"
+    bin_dir.mkdir(), empty.mkdir()
+    (bin_dir / "festival").write_text(f'#!/bin/sh\nexec {shutil.which("festival")} --libdir {empty} '
+                                      f'--datadir {empty} "$@"\n')
+    (bin_dir / "festival").chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
+
+    result = synth(vivavoce, tmp_path / "c", 0.002, "--engines", "espeak,festival")
+    alone = synth(vivavoce, tmp_path / "d", 0.002, "--engines", "festival")
+
+    assert result.returncode == 0, result.stderr
+    assert "festival is installed but has no English voice" in result.stderr
+    assert {r["engine"] for r in rows(tmp_path / "c")} == {"espeak"}
+    assert alone.returncode == 2 and len(alone.stderr.strip().splitlines()) == 2  # the notice, the error
+    assert "none of these synthesisers has an English voice" in alone.stderr
+
+
 def test_a_test_set_reads_held_out_sentences_with_every_engine(vivavoce, corpus, tmp_path):
     from training.synth.text import held_out, sentences, spoken_form
 

@@ -179,11 +179,17 @@ def synthesise(config: SynthConfig, resume: bool, notice: Callable[[str], None],
     if config.language != "en":
         raise VivavoceError(f"--language {config.language}: only English voices are set up so far")
     engines = {e.name: e for e in choose_engines(list(config.engines), notice)}
+    voices = {name: engine.voices() for name, engine in engines.items()}
+    for name in [name for name, listed in voices.items() if not listed]:
+        notice(f"{name} is installed but has no English voice (is its voice data installed?); skipped")
+        del engines[name], voices[name]
+    if not engines:
+        raise VivavoceError(f"--engines {','.join(config.engines)}: none of these synthesisers has an "
+                            "English voice installed")
     if config.phonemes and "espeak" not in engines:
         raise VivavoceError("--phonemes needs espeak-ng, which writes the phoneme transcripts")
     out = Path(config.out)
     _check_settings(out, config, resume)
-    voices = {name: engine.voices() for name, engine in engines.items()}
     # Engines read the spoken form, so that the transcript is exactly what was said.
     written = sentences()
     texts = sorted({spoken_form(s) for s in training_sentences(written)})
