@@ -13,6 +13,9 @@
 # HOURS (synthetic speech, default 48) and PRETRAIN_STEPS (default 2000) can be set too, and
 # ENGINES (default espeak,flite,festival): leaving one out, in a fresh WORK_DIR, makes the
 # leave-one-engine-out model whose test sets show how it reads a synthesiser it never heard.
+# WORKERS (default 1) processes prepare audio; PRETRAIN_LR (default 1e-4); MINUTES, four numbers
+# (default "0 0 0 0", none), caps pretrain, finetune1, finetune2 and finetune3 at so many minutes
+# of training each, the learning-rate schedule following the share of the time spent (--max-minutes).
 # The model card (assets/models/default/README.md) records the settings and figures of the
 # shipped model.
 set -euo pipefail
@@ -25,6 +28,9 @@ hours=${HOURS:-48}           # synthetic training speech
 batch=${BATCH:-30}           # seconds of audio per update
 pretrain_steps=${PRETRAIN_STEPS:-2000}
 engines=${ENGINES:-espeak,flite,festival}
+workers=${WORKERS:-1}
+pretrain_lr=${PRETRAIN_LR:-1e-4}
+read -r -a minutes <<< "${MINUTES:-0 0 0 0}"
 mkdir -p "$work"
 cd "$work"
 
@@ -63,8 +69,9 @@ fi
 # ln(51), at every learning rate tried from 1e-4 to 2e-3; without them it picked the true target
 # 39% of the time after 100 updates (measured; README, "Pretraining that does not learn").
 stage pretrain "$vivavoce" train pretrain --data corpus --out pretrain --preset compact \
-    --max-steps "$pretrain_steps" --batch-seconds "$batch" --crop-seconds 6 --learning-rate 1e-4 \
-    --warmup-fraction 0.05 --num-negatives 50 --diversity-weight 0 --feature-penalty 0 --workers 1
+    --max-steps "$pretrain_steps" --batch-seconds "$batch" --crop-seconds 6 --learning-rate "$pretrain_lr" \
+    --warmup-fraction 0.05 --num-negatives 50 --diversity-weight 0 --feature-penalty 0 --workers "$workers" \
+    --max-minutes "${minutes[0]}"
 
 # Short utterances first (a CTC model finds its alignments sooner on them), no masking and no
 # dropout (the model underfits; on the CPU dropout's random masks cost a fifth of each step).
@@ -72,7 +79,7 @@ stage finetune1 "$vivavoce" train finetune --data corpus --init pretrain --out f
     --max-utterance-seconds 4 --batch-seconds "$batch" --learning-rate 2e-3 --max-steps 5000 \
     --stage-fractions 0.02 0.68 0.3 --mask-prob 0 --channel-mask-prob 0 --dropout 0 \
     --train-feature-encoder --freeze-transformer-steps 0 --eval-every 250 --patience 100 \
-    --valid-fraction 0.03 --workers 1
+    --valid-fraction 0.03 --workers "$workers" --max-minutes "${minutes[1]}"
 
 # Then every utterance up to 16 s, with light time masking. Measured on a 6-hour corpus, the
 # model read its training utterances far better than new ones (CER 30% vs 51% after finetune1):
@@ -81,7 +88,8 @@ stage finetune1 "$vivavoce" train finetune --data corpus --init pretrain --out f
 stage finetune2 "$vivavoce" train finetune --data corpus --init finetune1 --out finetune2 \
     --max-utterance-seconds 16 --batch-seconds "$batch" --learning-rate 1e-3 --max-steps 10000 \
     --stage-fractions 0.05 0.55 0.4 --mask-prob 0.05 --channel-mask-prob 0 --train-feature-encoder \
-    --freeze-transformer-steps 0 --eval-every 500 --patience 10 --valid-fraction 0.005 --workers 1
+    --freeze-transformer-steps 0 --eval-every 500 --patience 10 --valid-fraction 0.005 --workers "$workers" \
+    --max-minutes "${minutes[2]}"
 
 # A second cycle over the same data: the learning rate warmed up again to half of finetune2's
 # peak and decayed over most of the run. finetune2's validation CER fell most while its rate
@@ -89,7 +97,8 @@ stage finetune2 "$vivavoce" train finetune --data corpus --init finetune1 --out 
 stage finetune3 "$vivavoce" train finetune --data corpus --init finetune2 --out finetune3 \
     --max-utterance-seconds 16 --batch-seconds "$batch" --learning-rate 5e-4 --max-steps 6000 \
     --stage-fractions 0.05 0.15 0.8 --mask-prob 0.05 --channel-mask-prob 0 --train-feature-encoder \
-    --freeze-transformer-steps 0 --eval-every 500 --patience 10 --valid-fraction 0.005 --workers 1
+    --freeze-transformer-steps 0 --eval-every 500 --patience 10 --valid-fraction 0.005 --workers "$workers" \
+    --max-minutes "${minutes[3]}"
 
 # The last fine-tuning stage that produced a model is the one evaluated and shipped.
 final=finetune1
