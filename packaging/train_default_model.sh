@@ -100,11 +100,13 @@ stage finetune3 "$vivavoce" train finetune --data corpus --init finetune2 --out 
     --freeze-transformer-steps 0 --eval-every 500 --patience 10 --valid-fraction 0.005 --workers "$workers" \
     --max-minutes "${minutes[3]}"
 
-# The last fine-tuning stage that produced a model is the one evaluated and shipped.
+# The last fine-tuning stage that produced a model is the one evaluated and shipped, or MODEL
+# (a model folder, relative to WORK_DIR or absolute) when set.
 final=finetune1
 for done_stage in finetune2 finetune3; do
     if [[ -e $done_stage/model.safetensors ]]; then final=$done_stage; fi
 done
+final=${MODEL:-$final}
 
 # Error rates by engine (a left-out engine's apart from the ones heard) and by source of real speech.
 if [[ -z $only || $only == evaluate ]]; then
