@@ -25,10 +25,22 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 run=${RUN:-/tmp/vivavoce-gpu}
 work=$run/work
 python=${PYTHON:-python3}
-OUT=${OUT:?set OUT, the folder the results are gathered into}
 export PYTHONUNBUFFERED=1
-mkdir -p "$OUT"
 
+if [[ $mode == recipe ]]; then  # the stages, one after another (started by `start`)
+    export VIVAVOCE=$run/vivavoce HOURS=${HOURS:-24} BATCH=${BATCH:-240} WORKERS=${WORKERS:-12} \
+        PRETRAIN_LR=${PRETRAIN_LR:-2e-4} MINUTES=${MINUTES:-"2 1 2.5 1.5"}
+    for stage in corpus pretrain finetune1 finetune2 finetune3; do
+        echo "== $(date +%T) $stage"
+        bash "$root/packaging/train_default_model.sh" "$work" "$stage" || { echo "$stage failed"; break; }
+        touch "$work/$stage.done"
+    done
+    echo "== $(date +%T) finished"; touch "$run/finished"
+    exit 0
+fi
+
+OUT=${OUT:?set OUT, the folder the results are gathered into}
+mkdir -p "$OUT"
 if [[ $mode == start ]]; then
     mkdir -p "$work"
     {
@@ -52,17 +64,8 @@ EOF
         >> "$run/setup.log" 2>&1
     cat "$run/setup.log"
     touch "$work/tests.done"  # the test sets need Piper; they are made where the engines live
-    (
-        export VIVAVOCE=$run/vivavoce HOURS=${HOURS:-24} BATCH=${BATCH:-240} WORKERS=${WORKERS:-12} \
-            PRETRAIN_LR=${PRETRAIN_LR:-2e-4} MINUTES=${MINUTES:-"2 1 2.5 1.5"}
-        for stage in corpus pretrain finetune1 finetune2 finetune3; do
-            echo "== $(date +%T) $stage"
-            bash "$root/packaging/train_default_model.sh" "$work" "$stage" || { echo "$stage failed"; break; }
-            touch "$work/$stage.done"
-        done
-        echo "== $(date +%T) finished"; touch "$run/finished"
-    ) > "$run/run.log" 2>&1 < /dev/null &
-    disown
+    # In a session of its own, so that it outlives the command (and the shell) that started it.
+    setsid nohup bash "$0" recipe 0 > "$run/run.log" 2>&1 < /dev/null &
     smoke=$run/smoke
     if ! { "$run/vivavoce" train pretrain --data "$root/benchmarks/real_speech" --out "$smoke/pre" \
                --preset compact --max-steps 3 --batch-seconds 20 --crop-seconds 3 --workers 2 &&
