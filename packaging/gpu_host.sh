@@ -7,7 +7,8 @@
 #   BUNDLE=engines.tar.xz WHEELS=DIR OUT=DIR bash packaging/gpu_host.sh start SECONDS
 #   OUT=DIR bash packaging/gpu_host.sh wait SECONDS
 #
-# `start` unpacks the engines (packaging/engines_bundle.sh made BUNDLE), installs the wheels in
+# `start` unpacks the engines (packaging/engines_bundle.sh made BUNDLE; the recipe then uses every
+# synthesiser in it unless ENGINES is set), installs the wheels in
 # WHEELS (soundfile, cffi, pycparser, platformdirs, when the host's Python lacks them), starts
 # the recipe's stages corpus, pretrain, finetune1-3 in the background, and meanwhile trains a
 # few steps on benchmarks/real_speech, so that a failure on the GPU shows at once. Both modes
@@ -28,8 +29,12 @@ python=${PYTHON:-python3}
 export PYTHONUNBUFFERED=1
 
 if [[ $mode == recipe ]]; then  # the stages, one after another (started by `start`)
+    # Every synthesiser the bundle holds, unless ENGINES says otherwise.
+    held=$(ls "$run/bundle/bin" 2>/dev/null | sed -n 's/\.real$//p' | sed 's/espeak-ng/espeak/; s/pico2wave/pico/;
+        s/RHVoice-test/rhvoice/' | sort | paste -sd,)
     export VIVAVOCE=$run/vivavoce HOURS=${HOURS:-24} BATCH=${BATCH:-240} WORKERS=${WORKERS:-12} \
-        PRETRAIN_LR=${PRETRAIN_LR:-2e-4} MINUTES=${MINUTES:-"2 1 2.5 1.5"}
+        PRETRAIN_LR=${PRETRAIN_LR:-2e-4} MINUTES=${MINUTES:-"2 1 2.5 1.5"} ENGINES=${ENGINES:-${held:-espeak,flite,festival}}
+    echo "engines: $ENGINES"
     for stage in corpus pretrain finetune1 finetune2 finetune3; do
         echo "== $(date +%T) $stage"
         bash "$root/packaging/train_default_model.sh" "$work" "$stage" || { echo "$stage failed"; break; }
@@ -49,7 +54,7 @@ if [[ $mode == start ]]; then
                 "$WHEELS"/*.whl
         fi
         if [[ -n ${BUNDLE:-} ]]; then
-            tar -xJf "$BUNDLE" -C "$run" && cp -rn "$run/bundle/text/usr/." /usr/
+            tar -xJf "$BUNDLE" -C "$run" && cp -rn "$run/bundle/root/." /
         fi
         nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv
         echo "$(nproc) cores"
