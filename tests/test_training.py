@@ -15,7 +15,8 @@ from engine.model import Wav2Vec2
 from engine.modelfolder import ModelConfig, save_model_folder
 from engine.presets import preset
 from training.metrics import character_error_rate
-from training.schedule import budget_step, warmup_linear_decay
+from training.events import Events
+from training.schedule import budget_step, budget_steps, warmup_linear_decay
 
 SENTENCES = [
     "the cat sat on the mat", "a quick brown fox jumps", "she sells sea shells", "every cloud has a lining",
@@ -89,6 +90,18 @@ def test_the_schedule_follows_the_share_of_the_time_budget_when_it_is_further_al
     # the warm-up then the decay of the pretraining schedule, run on the time spent
     rates = [warmup_linear_decay(budget_step(1, 1000, s, 1), 1000, 1.0, 0.1) for s in (3, 30, 54, 60)]
     assert rates == [0.51, 0.5555555555555556, 0.1111111111111111, 0.0]
+
+
+def test_the_progress_bar_counts_the_steps_that_fit_in_the_time_budget(tmp_path):
+    assert budget_steps(10, 1000, seconds=20, max_minutes=0) == 1000  # no budget
+    assert budget_steps(10, 1000, seconds=20, max_minutes=1) == 30  # 2 s a step: 30 fit in a minute
+    assert budget_steps(10, 20, seconds=20, max_minutes=1) == 20  # max_steps comes first
+    assert budget_steps(10, 1000, seconds=90, max_minutes=1) == 10  # overspent: this step is the last
+    bar = Events(str(tmp_path / "events.jsonl"), 1000, 0)
+    bar.step(10, {"loss": 1.0}, True, total=30)
+    bar.close()
+    assert bar.bar.total == 30  # (the bar itself is hidden here: stderr is not a terminal)
+    assert [e["step"] for e in events(tmp_path / "events.jsonl")] == [10]
 
 
 def test_pretraining_learns_the_contrastive_task_without_codebook_collapse(vivavoce, speech_folder, tmp_path):

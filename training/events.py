@@ -30,8 +30,12 @@ class Events:
             self.file.write(json.dumps({"event": kind, "time": round(time.time(), 3), **fields}) + "\n")
             self.file.flush()
 
-    def step(self, step: int, metrics: dict, log: bool) -> None:
-        """Advance the bar to ``step``; when ``log``, show ``metrics`` and write a step event."""
+    def step(self, step: int, metrics: dict, log: bool, total: int | None = None) -> None:
+        """Advance the bar to ``step`` (of ``total`` steps when that has become known better than
+        at the start); when ``log``, show ``metrics`` and write a step event."""
+        if total is not None and total != self.bar.total:
+            self.bar.total = total
+            self.bar.refresh()
         self.bar.update(step - self.bar.n)
         if log:
             self.bar.set_postfix({k: f"{v:.3g}" for k, v in metrics.items()}, refresh=False)

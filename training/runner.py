@@ -33,7 +33,7 @@ from .checkpoint import load_checkpoint, save_checkpoint
 from .config import Common, to_toml, training_dir
 from .data import AudioDataset, collate, length_batches
 from .events import Events
-from .schedule import budget_step
+from .schedule import budget_step, budget_steps
 
 
 @dataclass
@@ -169,6 +169,11 @@ class Trainer:
         config = self.config
         return budget_step(self.progress.step, config.max_steps, self.progress.seconds, config.max_minutes)
 
+    def expected_steps(self) -> int:
+        """The steps the run will take (see `budget_steps`), for the progress bar's total and time left."""
+        config, progress = self.config, self.progress
+        return budget_steps(progress.step, config.max_steps, progress.seconds, config.max_minutes)
+
     def _on_signal(self, signum, frame) -> None:
         self._interrupted = True
 
@@ -279,7 +284,7 @@ class Trainer:
                       audio_s_per_s=audio_seconds * self.dist.world / max(elapsed + data_wait, 1e-9),
                       data_wait=data_wait / max(elapsed + data_wait, 1e-9))
         log = progress.step % config.log_every == 0 or progress.step == 1 or self.finished()
-        self.events.step(progress.step, summed, log)
+        self.events.step(progress.step, summed, log, total=self.expected_steps())
         message = self._watch(progress.step, summed) if self._watch else None
         if message:
             self.events.message("warning", message)

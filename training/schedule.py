@@ -33,3 +33,11 @@ def budget_step(step: int, max_steps: int, seconds: float, max_minutes: float) -
         return step
     spent = seconds / (60 * max_minutes)
     return max(step, min(max_steps, int(spent * max_steps)))
+
+
+def budget_steps(step: int, max_steps: int, seconds: float, max_minutes: float) -> int:
+    """The steps a run will take: ``max_steps``, or with a ``max_minutes`` budget (0: none) as many
+    as fit in it at the pace of the ``step`` steps taken in ``seconds``, when that is fewer."""
+    if max_minutes <= 0 or seconds <= 0:
+        return max_steps
+    return max(step, min(max_steps, round(step / seconds * 60 * max_minutes)))
