@@ -68,7 +68,7 @@ def test_pretraining_writes_events_a_checkpoint_and_a_pretrained_model_folder(vi
     assert (out / "training" / "checkpoint.pt").is_file()
 
 
-def test_a_time_budget_ends_the_run_with_the_schedule_run_to_its_end(vivavoce, speech_folder, tmp_path):
+def test_a_time_budget_ends_the_run_and_keeps_its_model(vivavoce, speech_folder, tmp_path):
     # A budget far shorter than any step: the first step spends it, and a checkpoint and model are
     # written as for a run that reached --max-steps.
     out, log = tmp_path / "pre", tmp_path / "events.jsonl"
