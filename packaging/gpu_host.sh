@@ -30,11 +30,11 @@ run=${RUN:-/tmp/vivavoce-gpu}
 work=$run/work
 python=${PYTHON:-python3}
 export PYTHONUNBUFFERED=1
+# Every synthesiser the bundle holds (comma-separated), for a recipe whose ENGINES is not set.
+held=$(ls "$run/bundle/bin" 2>/dev/null | sed -n 's/\.real$//p' | sed 's/espeak-ng/espeak/; s/pico2wave/pico/;
+    s/RHVoice-test/rhvoice/' | sort | paste -sd,)
 
 if [[ $mode == recipe ]]; then  # the stages, one after another (started by `start`)
-    # Every synthesiser the bundle holds, unless ENGINES says otherwise.
-    held=$(ls "$run/bundle/bin" 2>/dev/null | sed -n 's/\.real$//p' | sed 's/espeak-ng/espeak/; s/pico2wave/pico/;
-        s/RHVoice-test/rhvoice/' | sort | paste -sd,)
     export VIVAVOCE=$run/vivavoce HOURS=${HOURS:-24} BATCH=${BATCH:-240} WORKERS=${WORKERS:-12} \
         PRETRAIN_LR=${PRETRAIN_LR:-2e-4} MINUTES=${MINUTES:-"2 1 2.5 1.5"} ENGINES=${ENGINES:-${held:-espeak,flite,festival}}
     echo "engines: $ENGINES"
@@ -52,8 +52,6 @@ if [[ $mode == continue ]]; then  # fine-tune the shipped model further (started
     # (the same seeded sequence, so a prefix of one corpus) with all but the loader's cores; the
     # second stage reads everything made by then. The learning rate warms up in the first stage,
     # holds through it, warms up again briefly (a fresh optimiser) and decays over the second.
-    held=$(ls "$run/bundle/bin" 2>/dev/null | sed -n 's/\.real$//p' | sed 's/espeak-ng/espeak/; s/pico2wave/pico/;
-        s/RHVoice-test/rhvoice/' | sort | paste -sd,)
     engines=${ENGINES:-${held:-espeak,flite,festival}}
     read -r first_hours hours <<< "${HOURS:-6 60}"
     read -r -a minutes <<< "${MINUTES:-1.8 4.5}"
@@ -111,12 +109,13 @@ EOF
     cat "$run/setup.log"
     touch "$work/tests.done"  # the test sets need Piper; they are made where the engines live
     # In a session of its own, so that it outlives the command (and the shell) that started it.
-    setsid nohup bash "$0" "$( [[ -n ${CONTINUE:-} ]] && echo continue || echo recipe )" 0 > "$run/run.log" 2>&1 < /dev/null &
     smoke=$run/smoke
+    recipe=recipe; init=$smoke/pre
+    if [[ -n ${CONTINUE:-} ]]; then recipe=continue; init=$root/assets/models/default; fi
+    setsid nohup bash "$0" "$recipe" 0 > "$run/run.log" 2>&1 < /dev/null &
     if ! { "$run/vivavoce" train pretrain --data "$root/benchmarks/real_speech" --out "$smoke/pre" \
                --preset compact --max-steps 3 --batch-seconds 20 --crop-seconds 3 --workers 2 &&
-           "$run/vivavoce" train finetune --data "$root/benchmarks/real_speech" \
-               --init "$( [[ -n ${CONTINUE:-} ]] && echo "$root/assets/models/default" || echo "$smoke/pre" )" \
+           "$run/vivavoce" train finetune --data "$root/benchmarks/real_speech" --init "$init" \
                --out "$smoke/ft" --max-steps 4 --batch-seconds 20 --workers 2 --eval-every 2 \
                --valid-fraction 0.2 --freeze-transformer-steps 1; } > "$run/smoke.log" 2>&1; then
         tail -40 "$run/smoke.log"; cp "$run/smoke.log" "$OUT/"
