@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .architecture import Architecture
+from .beam_search import LanguageModelSettings
 from .errors import ModelError
 from .text import TextRules, Vocabulary
 
@@ -37,6 +38,7 @@ class ModelConfig:
     """Everything about a model except its weights (config.json).
 
     normalize_input : scale each utterance to zero mean and unit variance before the model
+    language_model : the token n-gram model that beam search decodes with (a file in the folder), if any
     """
 
     kind: str
@@ -47,6 +49,7 @@ class ModelConfig:
     normalize_input: bool = True
     name: str = ""
     source: str = ""  # where the weights came from: a path, a URL, a training run
+    language_model: LanguageModelSettings | None = None
 
     def __post_init__(self):
         if self.kind not in KINDS:
@@ -59,11 +62,13 @@ class ModelConfig:
             "normalize_input": self.normalize_input, "text": self.text.to_dict(),
             "vocabulary": self.vocabulary.to_dict() if self.vocabulary else None,
             "architecture": self.architecture.to_dict(),
+            **({"language_model": self.language_model.to_dict()} if self.language_model else {}),
         }
 
     @classmethod
     def from_dict(cls, values: dict) -> "ModelConfig":
         vocabulary = values.get("vocabulary")
+        language_model = values.get("language_model")
         return cls(
             kind=values["kind"],
             architecture=Architecture.from_dict(values["architecture"]),
@@ -73,6 +78,7 @@ class ModelConfig:
             normalize_input=bool(values.get("normalize_input", True)),
             name=values.get("name", ""),
             source=values.get("source", ""),
+            language_model=LanguageModelSettings.from_dict(language_model) if language_model else None,
         )
 
 
@@ -151,6 +157,9 @@ def load_model_folder(path: Path) -> LoadedModel:
     weights = path / WEIGHTS
     if not weights.is_file():
         raise ModelError(f"{path}: {WEIGHTS} is missing")
+    if config.language_model and not (path / config.language_model.file).is_file():
+        raise ModelError(f"{path}: {config.language_model.file} (its language model, named in {CONFIG}) "
+                         "is missing")
     from safetensors import SafetensorError
     from safetensors.torch import load_file
 
@@ -163,23 +172,54 @@ def load_model_folder(path: Path) -> LoadedModel:
     return LoadedModel(config, model, path)
 
 
-def save_model_folder(model: Wav2Vec2, config: ModelConfig, path: Path, card: str) -> Path:
-    """Write config.json, model.safetensors and README.md atomically into ``path``.
+def save_model_folder(model: Wav2Vec2, config: ModelConfig, path: Path, card: str,
+                      language_model: Path | None = None) -> Path:
+    """Write config.json, model.safetensors and README.md atomically into ``path``, with a copy of
+    ``language_model`` (the file config.language_model names) when given.
 
     An existing folder at ``path`` is replaced only once the new one is
     complete; other files and folders in it (a training run's state) are kept.
     """
     from safetensors.torch import save_file
 
-    path = Path(path)
+    def write(staging: Path) -> None:
+        state = {name: tensor.detach().contiguous().cpu() for name, tensor in model.state_dict().items()}
+        save_file(state, staging / WEIGHTS, metadata={"format": FORMAT})
+        if language_model is not None and config.language_model is not None:
+            shutil.copyfile(language_model, staging / config.language_model.file)
+
+    return _write_folder(Path(path), config, card, write)
+
+
+def with_language_model(folder: Path, out: Path, language_model: Path, settings: LanguageModelSettings,
+                        card: str) -> Path:
+    """Copy the model folder ``folder`` to ``out`` (which may be ``folder`` itself) with ``language_model``
+    as its language model, ``settings`` in its config.json and ``card`` as its README.md, atomically.
+    The weights are copied byte for byte (a float16 model stays float16)."""
+    folder, out = Path(folder), Path(out)
+    config = read_config(folder)
+    config.language_model = settings
+    if out.resolve() != folder.resolve():
+        config.name = out.name
+
+    def write(staging: Path) -> None:
+        shutil.copyfile(folder / WEIGHTS, staging / WEIGHTS)
+        shutil.copyfile(language_model, staging / settings.file)
+
+    return _write_folder(out, config, card, write)
+
+
+def _write_folder(path: Path, config: ModelConfig, card: str, write) -> Path:
+    """Make a model folder in a temporary sibling of ``path`` (``write(staging)`` adds the weights and
+    any language model; then config.json and README.md), flush it, and rename it into place."""
     path.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".partial", dir=path.parent))
     try:
-        state = {name: tensor.detach().contiguous().cpu() for name, tensor in model.state_dict().items()}
-        save_file(state, staging / WEIGHTS, metadata={"format": FORMAT})
+        write(staging)
         (staging / CONFIG).write_text(json.dumps(config.to_dict(), indent=2) + "\n", encoding="utf-8")
         (staging / CARD).write_text(card, encoding="utf-8")
-        for name in (WEIGHTS, CONFIG, CARD):
+        written = {entry.name for entry in staging.iterdir()}
+        for name in written:
             with open(staging / name, "rb") as f:
                 os.fsync(f.fileno())
         if path.exists():
@@ -188,7 +228,7 @@ def save_model_folder(model: Wav2Vec2, config: ModelConfig, path: Path, card: st
             path.rename(old)
             staging.rename(path)
             for entry in old.iterdir():  # what else lives in the folder (a training run's state) stays
-                if entry.name not in (WEIGHTS, CONFIG, CARD):
+                if entry.name not in written:
                     entry.rename(path / entry.name)
             shutil.rmtree(old)
         else:

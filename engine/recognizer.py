@@ -3,7 +3,8 @@
 Long audio is cut into overlapping windows whose frames line up with the
 whole file's 20 ms frame grid; each window contributes only its central
 frames, which have ``CONTEXT_SECONDS`` of audio on both sides. Only the best
-path (a token id and a probability per frame) is kept between windows, so
+path (a token id and a probability per frame, from the beam search of the
+window when the model has a language model) is kept between windows, so
 memory does not grow with the length of the file beyond a few bytes per frame.
 """
 
@@ -13,6 +14,7 @@ import numpy as np
 import torch
 
 from .audio import SAMPLE_RATE, AudioFile, normalized
+from .beam_search import BeamSearchDecoder
 from .decode import best_path, decode_words
 from .device import inference_dtype
 from .errors import ModelError
@@ -27,11 +29,13 @@ class Recognizer:
     """A CTC model ready for inference on ``device`` (float16 on GPUs).
 
     ``on_warning`` receives one-line messages the user should see, such as a
-    fallback from the GPU to the CPU.
+    fallback from the GPU to the CPU. Text comes from a beam search with the
+    model's language model when it has one and ``language_model`` is true,
+    otherwise from the most likely token at each frame (greedy).
     """
 
     def __init__(self, loaded: LoadedModel, device: torch.device,
-                 on_warning: Callable[[str], None] | None = None):
+                 on_warning: Callable[[str], None] | None = None, language_model: bool = True):
         if loaded.model.ctc_head is None:
             raise ModelError(f"{loaded.path or loaded.config.name}: a pretrained-only model cannot "
                              "transcribe; fine-tune it first (`vivavoce train finetune`)")
@@ -44,6 +48,9 @@ class Recognizer:
         self.frame_stride = arch.frame_stride
         self.receptive_field = arch.receptive_field
         self.frame_seconds = arch.frame_stride / SAMPLE_RATE
+        settings = loaded.config.language_model
+        self.decoder = (BeamSearchDecoder(loaded.path / settings.file, self.vocabulary, settings)
+                        if language_model and settings and loaded.path else None)
 
     def _place(self, device: torch.device) -> None:
         self.device = device
@@ -83,9 +90,14 @@ class Recognizer:
             logits = self.model.ctc_logits(waveform.to(self.device, self.dtype))[0]
             return torch.log_softmax(logits.float(), dim=-1).cpu().numpy()
 
+    def best_path(self, log_probs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """A token and its probability per frame (see `decode.best_path`): the beam search's path when
+        there is a language model, else the most likely token at each frame."""
+        return self.decoder.best_path(log_probs) if self.decoder else best_path(log_probs)
+
     def transcribe_samples(self, samples: np.ndarray) -> Transcript:
         """Short 16 kHz mono audio held in memory, recognised in one pass."""
-        ids, probs = best_path(self.log_probs(samples))
+        ids, probs = self.best_path(self.log_probs(samples))
         words = decode_words(ids, probs, self.vocabulary, self.config.text, self.frame_seconds)
         return Transcript(words, len(samples) / SAMPLE_RATE)
 
@@ -105,7 +117,7 @@ class Recognizer:
             last = min(total, core_end + context)
             samples = audio.read(first * self.frame_stride,
                                  (last - 1) * self.frame_stride + self.receptive_field)
-            window_ids, window_probs = best_path(self.log_probs(samples))
+            window_ids, window_probs = self.best_path(self.log_probs(samples))
             ids[core_start:core_end] = window_ids[core_start - first: core_end - first]
             probs[core_start:core_end] = window_probs[core_start - first: core_end - first]
             if progress:

@@ -129,7 +129,9 @@ def import_model(source: str, name: str | None = None) -> ModelEntry:
         card = card_file.read_text(encoding="utf-8")
     else:
         card = model_card(loaded, imported_from=path)
-    save_model_folder(loaded.model, loaded.config, target, card)
+    settings = loaded.config.language_model
+    save_model_folder(loaded.model, loaded.config, target, card,
+                      language_model=path / settings.file if settings else None)
     return ModelEntry(name, target, loaded.config, bundled=False)
 
 

@@ -42,11 +42,26 @@ def add_commands(commands, parser_class=argparse.ArgumentParser) -> None:
                             "clean or with pink noise at 15 dB SNR (--hours caps it)")
     synth.set_defaults(run=_synth)
 
+    lm = commands.add_parser("lm", help="a language model for a model's beam search, from text")
+    lm.add_argument("--model", required=True, help="the model folder or name to add it to")
+    lm.add_argument("--out", required=True, help="where the model with its language model goes (may be --model)")
+    lm.add_argument("--text", nargs="+", default=[], metavar="FILE",
+                    help="UTF-8 text, a sentence a line (default: the sentences `train synth` reads, "
+                         "without the held-out test sentences)")
+    lm.add_argument("--order", type=int, default=6, help="n of the character n-grams (1 to 6)")
+    lm.add_argument("--weight", type=float, default=1.0, help="the language model's weight in the search")
+    lm.add_argument("--tune", default="", metavar="DIR",
+                    help="recordings with transcripts on which to choose the weight with the lowest CER")
+    lm.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
+    lm.set_defaults(run=_lm)
+
     evaluate = commands.add_parser("evaluate", help="a model's CER and WER on recordings with transcripts")
     evaluate.add_argument("--model", required=True)
     evaluate.add_argument("--data", required=True)
     evaluate.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
     evaluate.add_argument("--worst", type=int, default=10, help="how many of the worst recordings to list")
+    evaluate.add_argument("--greedy", action="store_true",
+                          help="the most likely character at each frame, without the model's language model")
     evaluate.add_argument("--by", choices=("engine", "source"),
                           help="also score each synthesiser (a synth corpus) or each file-name prefix apart")
     evaluate.set_defaults(run=_evaluate)
@@ -121,8 +136,37 @@ def _evaluate(args) -> int:
             bar.total = total
             bar.update(done - bar.n)
 
-        result = evaluate(args.model, args.data, resolve_device(args.device), progress, args.by)
+        result = evaluate(args.model, args.data, resolve_device(args.device), progress, args.by,
+                          language_model=not args.greedy)
     print(report(result, args.worst))
+    return 0
+
+
+def _lm(args) -> int:
+    from tqdm import tqdm
+
+    from .lm import train_language_model
+
+    bars: dict[str, tqdm] = {}
+
+    def progress(stage: str, done: int, total: int) -> None:
+        if stage not in bars:
+            for bar in bars.values():  # the stages before are done
+                bar.update(bar.total - bar.n)
+                bar.close()
+            bars[stage] = tqdm(total=total, desc=stage, file=sys.stderr, disable=None)
+        bars[stage].update(done - bars[stage].n)
+
+    try:
+        report = train_language_model(args.model, args.out, args.text, args.order, args.weight, args.tune,
+                                      args.device, progress)
+    finally:
+        for bar in bars.values():
+            bar.close()
+    for weight, cer, wer in report.tuning:
+        print(f"  weight {weight:<5g} CER {100 * cer:.1f}%  WER {100 * wer:.1f}%")
+    print(f"{args.out}: a {args.order}-gram language model of {report.sentences} sentences "
+          f"({', '.join(str(n) for n in report.ngrams)} n-grams), weight {report.weight:g}")
     return 0
 
 

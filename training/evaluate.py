@@ -32,6 +32,7 @@ class Evaluation:
     wer: float
     skipped: list[tuple[Path, str]]
     groups: dict[str, tuple[int, float, float]] | None = None  # name -> (recordings, CER, WER)
+    decoder: str = "greedy"  # or "language model": how the text was decoded
 
 
 GROUPINGS = ("engine", "source")
@@ -53,18 +54,20 @@ def _group_of(data: Path, by: str):
     return lambda path: engines.get(path.resolve(), "unknown")
 
 
-def evaluate(model: str, data: str, device: torch.device, progress=None, by: str | None = None) -> Evaluation:
+def evaluate(model: str, data: str, device: torch.device, progress=None, by: str | None = None,
+             language_model: bool = True) -> Evaluation:
     """Transcribe every recording with a transcript in ``data`` and score it against the transcript.
 
     References are normalised with the model's own text rules; CER and WER
     are totals over the folder (edits over reference length), and over each
-    group when ``by`` names one of `GROUPINGS`.
+    group when ``by`` names one of `GROUPINGS`. The model's language model
+    decodes when it has one, unless ``language_model`` is false (greedy).
     """
     if by is not None and by not in GROUPINGS:
         raise VivavoceError(f"--by {by}: choose one of {', '.join(GROUPINGS)}")
     group_of = _group_of(Path(data), by) if by else None
     loaded = load_model(model)
-    recognizer = Recognizer(loaded, device)
+    recognizer = Recognizer(loaded, device, language_model=language_model)
     corpus = scan(data)
     rules = loaded.config.text
     labelled = [u for u in corpus.labelled if rules.apply(u.text)]
@@ -85,7 +88,8 @@ def evaluate(model: str, data: str, device: torch.device, progress=None, by: str
         for s in scored:
             members.setdefault(group_of(s.path), []).append(s)
         groups = {name: (len(group), *_totals(group)) for name, group in sorted(members.items())}
-    return Evaluation(loaded.config.name or model, scored, *_totals(scored), corpus.unreadable, groups)
+    return Evaluation(loaded.config.name or model, scored, *_totals(scored), corpus.unreadable, groups,
+                      "language model" if recognizer.decoder else "greedy")
 
 
 def _totals(scored: list[Scored]) -> tuple[float, float]:
@@ -94,7 +98,7 @@ def _totals(scored: list[Scored]) -> tuple[float, float]:
 
 
 def report(evaluation: Evaluation, worst: int = 10) -> str:
-    lines = [f"model {evaluation.model}: {len(evaluation.utterances)} recordings, "
+    lines = [f"model {evaluation.model} ({evaluation.decoder}): {len(evaluation.utterances)} recordings, "
              f"CER {100 * evaluation.cer:.1f}%, WER {100 * evaluation.wer:.1f}%"]
     for name, (count, cer, wer) in (evaluation.groups or {}).items():
         lines.append(f"  {name}: {count} recordings, CER {100 * cer:.1f}%, WER {100 * wer:.1f}%")
