@@ -164,6 +164,8 @@ def _models(args) -> int:
                 "language": loaded.config.language,
                 "parameters": store.parameter_count(loaded),
                 "vocabulary": list(loaded.config.vocabulary.tokens) if loaded.config.vocabulary else None,
+                "language_model": (loaded.config.language_model.to_dict() if loaded.config.language_model
+                                   else None),
                 "architecture": loaded.config.architecture.to_dict()}
         print(json.dumps(info, indent=2, ensure_ascii=False))
     return 0

@@ -11,7 +11,9 @@ appearance in a partial and in a final caption (median, 95th percentile); and
 for each final caption, the delay from the end of its last word to the final
 (what a reader waits after a sentence before it stops changing).
 Compared with the naive design of the popular streaming tools: at every hop,
-run the whole model again on the whole window (context + segment) from scratch.
+run the whole model again on the whole window (context + segment) from scratch;
+and (design `greedy`) with this recogniser decoding without the model's
+language model, to show what its beam search costs live.
 Without --model, a random model of --preset (default `small`) stands in (its
 words are nonsense and it never pauses, but the cost is what is measured).
 --max-segment, --context and --endpoint-silence set the recogniser's options.
@@ -125,7 +127,8 @@ def main():
     parser.add_argument("--max-segment", type=float, default=10.0, help="seconds (StreamingRecognizer)")
     parser.add_argument("--context", type=float, default=2.0, help="seconds of left context")
     parser.add_argument("--endpoint-silence", type=float, default=0.4, help="seconds of blanks that end a caption")
-    parser.add_argument("--designs", default="incremental,rerun")
+    parser.add_argument("--designs", default="incremental,rerun",
+                        help="comma-separated: incremental, greedy (incremental without the language model), rerun")
     args = parser.parse_args()
     device = resolve_device(args.device)
     audio = speech(args.seconds)
@@ -135,11 +138,12 @@ def main():
           f"{args.seconds:g} s of speech, {common}")
     print(f"{'design':>12} {'setting':>24} {'words':>6} {'partial p50/p95 s':>18} {'final p50/p95 s':>16} "
           f"{'last word p50/p95 s':>20} {'RTF':>5} {'CPU':>6}")
-    designs = {"incremental": StreamingRecognizer, "rerun": RerunWindow}
+    designs = {"incremental": (StreamingRecognizer, True), "greedy": (StreamingRecognizer, False),
+               "rerun": (RerunWindow, True)}
     for design in args.designs.split(","):
-        cls = designs[design]
+        cls, language_model = designs[design]
         for name, options in settings.items():
-            recognizer = (Recognizer(load_model(args.model), device) if args.model
+            recognizer = (Recognizer(load_model(args.model), device, language_model=language_model) if args.model
                           else random_model(args.preset, device))
             result = measure(cls(recognizer, **options), audio)
 

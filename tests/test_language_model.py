@@ -214,12 +214,39 @@ def test_a_model_whose_language_model_is_missing_names_the_file(trained_model, t
         load_model(str(out))
 
 
-def test_importing_a_model_brings_its_language_model(trained_model, tmp_path):
+def test_importing_a_model_brings_its_language_model(trained_model, tmp_path, vivavoce):
     from training.lm import train_language_model
 
     folder, _ = trained_model
     out = tmp_path / "with-lm"
-    train_language_model(str(folder), str(out), [str(sentences_file(tmp_path))], order=3)
+    train_language_model(str(folder), str(out), [str(sentences_file(tmp_path))], order=3, weight=0.5)
     entry = import_model(str(out), name="imported")
     assert (entry.path / "language_model.arpa").read_bytes() == (out / "language_model.arpa").read_bytes()
-    assert load_model("imported").config.language_model is not None
+    info = json.loads(vivavoce("models", "info", "imported").stdout)
+    assert info["language_model"] == {"file": "language_model.arpa", "weight": 0.5, "beam": 50}
+
+
+def test_live_captions_decode_with_the_language_model_as_files_do(trained_model, tmp_path):
+    import torch
+
+    from engine.audio import load_audio
+    from engine.stream import STREAMING_BEAM, StreamingRecognizer
+    from training.lm import train_language_model
+    from training.metrics import character_error_rate
+
+    folder, clips = trained_model
+    out = tmp_path / "with-lm"
+    train_language_model(str(folder), str(out), [str(sentences_file(tmp_path))], order=4)
+    recognizer = Recognizer(load_model_folder(out), torch.device("cpu"))
+    pause = np.zeros(12000, np.float32)
+    audio = np.concatenate([np.concatenate([load_audio(path), pause]) for path in clips])
+    reference = " ".join(clips.values())
+    offline = character_error_rate([reference], [recognizer.transcribe_samples(audio).text])
+
+    streaming = StreamingRecognizer(recognizer)
+    events = [e for start in range(0, len(audio), 1600) for e in streaming.feed(audio[start:start + 1600])]
+    events += streaming.flush()
+    streamed = character_error_rate([reference], [" ".join(e.text for e in events if e.kind == "final")])
+
+    assert streaming.decoder is not None and streaming.decoder.beam == STREAMING_BEAM
+    assert streamed <= offline + 0.02, (streamed, offline)
