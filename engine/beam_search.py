@@ -5,7 +5,7 @@ A model folder may carry a language model (``language_model.arpa``, written by
 delimiter included. The search is flashlight's lexicon-free CTC decoder with
 KenLM scoring the tokens, so every word the model can spell stays possible
 (names, new words) while the spellings of the language win over near misses
-that sound the same ("crismess" -> "christmas").
+that sound the same ("temporerilly" -> "temporarily").
 
 `BeamSearchDecoder.best_path` returns what the greedy `decode.best_path` does,
 a token and its probability per frame, so word timing and confidence

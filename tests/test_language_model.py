@@ -179,7 +179,7 @@ def test_train_lm_in_place_replaces_an_earlier_language_model_section(trained_mo
     train_language_model(str(copy), str(copy), [str(text)], order=3, weight=0.5)
     report = train_language_model(str(copy), str(copy), [str(text)], order=2, weight=0.75)
     card = (copy / "README.md").read_text()
-    assert card.count("## Language model") == 1 and "2-gram model" in card and "Weight 0.75." in card
+    assert card.count("## Language model") == 1 and "2-gram model" in card and "search is 0.75." in card
     assert report.ngrams[1] > 0 and load_model(str(copy)).config.language_model.weight == 0.75
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no staging folders left
 

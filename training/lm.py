@@ -18,6 +18,7 @@ vocabulary.
 import math
 import os
 import tempfile
+import textwrap
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -346,23 +347,28 @@ def _labelled(data: str, rules: TextRules) -> list:
 
 def _card_with_language_model(folder: Path, texts: list[str], order: int, sentences: int, estimated: NgramModel,
                               weight: float, tuning: list, tune: str) -> str:
-    """The folder's model card with a section on its language model (replacing an earlier one)."""
+    """The folder's model card with a section on its language model, in place of an earlier one."""
     card_file = folder / "README.md"
     card = card_file.read_text(encoding="utf-8") if card_file.is_file() else f"# {folder.name}\n"
-    card = card.split(f"\n{CARD_SECTION}\n")[0].rstrip("\n") + "\n"
     source = ", ".join(f"`{t}`" for t in texts) if texts else (
-        "the sentences `vivavoce train synth` reads (WordNet's examples, `fortunes`, the King James Bible) "
-        "in their spoken form, without the held-out test sentences")
+        "the sentences `vivavoce train synth` reads (WordNet's examples, `fortunes`, the King James Bible), "
+        "in their spoken form and without the held-out test sentences")
     counts = ", ".join(f"{n:,} {i}-grams" for i, n in enumerate((len(p) for p in estimated.probabilities), 1))
-    lines = ["", CARD_SECTION, "",
-             f"Beam search decodes with a {order}-gram model of the model's characters and word boundaries "
-             f"(interpolated modified Kneser-Ney, made by `vivavoce train lm`) from {sentences:,} sentences of "
-             f"{source}: {counts}. Weight {weight:g}."]
+    text = (f"Beam search decodes with a {order}-gram model of the model's characters and word boundaries "
+            f"(interpolated modified Kneser-Ney, made by `vivavoce train lm`), estimated from {sentences:,} "
+            f"sentences: {source}. It holds {counts}. Its weight in the search is {weight:g}")
     if tuning:
-        lines += ["", f"The weight gave the lowest CER on `{tune}`:", "", "| weight | CER | WER |",
-                  "| --- | --- | --- |"]
+        text += f", the one with the lowest CER on `{tune}` (whose sentences the language model did not read):"
+    lines = [CARD_SECTION, "", textwrap.fill(text if tuning else text + ".", width=95)]
+    if tuning:
+        lines += ["", "| weight | CER | WER |", "| --- | --- | --- |"]
         lines += [f"| {w:g} | {100 * c:.1f}% | {100 * e:.1f}% |" for w, c, e in tuning]
-    return card + "\n".join(lines) + "\n"
+    section = "\n".join(lines) + "\n"
+    if f"\n{CARD_SECTION}\n" not in card:
+        return card.rstrip("\n") + "\n\n" + section
+    before, after = card.split(f"\n{CARD_SECTION}\n", 1)
+    rest = after.split("\n## ", 1)
+    return before + "\n" + section + ("\n## " + rest[1] if len(rest) > 1 else "")
 
 
 CARD_SECTION = "## Language model"
