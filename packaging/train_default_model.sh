@@ -6,7 +6,8 @@
 #
 # Training stages write their progress as JSON lines to WORK_DIR/STAGE.events.
 # Stages: corpus, tests, pretrain, finetune1, finetune2, finetune3, evaluate; and `ship`, run by
-# name only, which copies the final model into assets/models/default. A stage interrupted (Ctrl-C,
+# name only, which copies the final model into assets/models/default and gives it its language
+# model (`vivavoce train lm`). A stage interrupted (Ctrl-C,
 # a lost session) continues where it stopped when run again: training stages resume from their
 # checkpoint, the corpus from its manifest. A finished stage leaves WORK_DIR/STAGE.done and is
 # skipped. Settings below suit a 2-core CPU; on a GPU raise BATCH (audio seconds per update).
@@ -143,5 +144,11 @@ PY
     [[ -e $target/README.md ]] && cp "$target/README.md" "$staging/"
     chmod 755 "$staging" && chmod 644 "$staging"/*
     rm -rf "$target.old" && mv "$target" "$target.old" && mv "$staging" "$target" && rm -rf "$target.old"
+    # Its language model, from the packaged sentences; the weight is the one that reads `dev` best,
+    # speech of training sentences (engines not installed are skipped) that the language model
+    # then leaves out of its text.
+    [[ -e dev/manifest.tsv ]] ||
+        "$vivavoce" train synth --out dev --hours 0.15 --seed 9 --engines espeak,flite,festival,pico,rhvoice
+    "$vivavoce" train lm --model "$target" --out "$target" --tune dev
     echo "shipped $final as $target; now write its figures into $target/README.md (the model card)" >&2
 fi
