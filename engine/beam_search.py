@@ -111,7 +111,8 @@ class BeamSearchDecoder:
         tokens = Dictionary()
         for token in vocabulary.tokens:
             tokens.add_entry(token)
-        tokens.add_entry(UNKNOWN)
+        if UNKNOWN not in vocabulary.tokens:  # Hugging Face vocabularies have one of their own
+            tokens.add_entry(UNKNOWN)
         try:
             with _native_output_silenced():
                 return KenLM(str(path), tokens)

@@ -250,3 +250,21 @@ def test_live_captions_decode_with_the_language_model_as_files_do(trained_model,
 
     assert streaming.decoder is not None and streaming.decoder.beam == STREAMING_BEAM
     assert streamed <= offline + 0.02, (streamed, offline)
+
+
+def test_a_hugging_face_vocabulary_with_its_own_markers_decodes(tmp_path):
+    """Imported models' vocabularies hold <s>, </s> and <unk> as tokens, which are also the language
+    model's sentence markers and unknown word."""
+    vocab = Vocabulary(("<pad>", "<s>", "</s>", "<unk>", "|", "'", *"abcdefghijklmnopqrstuvwxyz"), blank=0,
+                       delimiter="|", special=frozenset({"<s>", "</s>", "<unk>"}))
+    arpa = tmp_path / "chars.arpa"
+    write_arpa(estimate(count_ngrams(token_sequences(TEXT * 3, RULES, vocab), 4)), arpa)
+    decoder = BeamSearchDecoder(arpa, vocab, LanguageModelSettings(weight=1.0))
+    frames = np.full((7, len(vocab)), 1e-6)
+    for row, (token, p) in enumerate([("|", 0.9), ("k", 0.5), ("<pad>", 0.9), ("a", 0.9), ("<pad>", 0.9),
+                                      ("t", 0.9), ("|", 0.9)]):
+        frames[row, vocab.tokens.index(token)] = p
+    frames[1, vocab.tokens.index("c")] = 0.45
+    log_probs = np.log(frames / frames.sum(axis=1, keepdims=True)).astype(np.float32)
+    ids, probs = decoder.best_path(log_probs)
+    assert " ".join(w.text for w in decode_words(ids, probs, vocab, RULES, 0.02)) == "cat"

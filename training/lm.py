@@ -262,7 +262,7 @@ def train_language_model(model: str, out: str, texts: list[str], order: int = MA
     transcripts), the weight is the one of `WEIGHTS` that gives the lowest CER on them; their
     sentences are left out of the text, so that the weight is chosen on sentences the language model
     has not read, as a user's speech will be. ``progress(stage, done, total)`` follows the work."""
-    from engine.modelfolder import is_model_folder, read_config, with_language_model
+    from engine.modelfolder import is_model_folder, read_config
     from engine.store import resolve_model
 
     if not 1 <= order <= MAX_ORDER:
@@ -276,9 +276,11 @@ def train_language_model(model: str, out: str, texts: list[str], order: int = MA
     if config.kind == "pretrained" or vocabulary is None or vocabulary.delimiter not in vocabulary.tokens:
         raise VivavoceError(f"{folder}: only a model that writes words (with a word delimiter in its "
                             "vocabulary) can decode with a language model")
-    lines = list(_read_text_files(texts)) if texts else None
-    progress("reading text", 0, 1)
-    lines = lines if texts else list(packaged_sentences())
+    if texts:
+        lines = list(_read_text_files(texts))
+    else:
+        progress("reading the packaged sentences", 0, 1)
+        lines = list(packaged_sentences())
     sequences = list(token_sequences(lines, config.text, vocabulary))
     if tune:
         tuning_text = {"".join(s) for s in token_sequences((u.text for u in _labelled(tune, config.text)),
@@ -291,7 +293,19 @@ def train_language_model(model: str, out: str, texts: list[str], order: int = MA
     estimated = estimate(count_ngrams(sequences, order,
                                       lambda done: progress("counting sentences", done, len(sequences))))
     destination = Path(out)
-    destination.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        destination.parent.mkdir(parents=True, exist_ok=True)
+        return _write(folder, config, destination, estimated, sequences, texts, order, weight, tune, device,
+                      progress)
+    except OSError as error:
+        raise VivavoceError(f"{destination}: the model and its language model could not be written "
+                            f"({error.strerror or error})") from None
+
+
+def _write(folder: Path, config, destination: Path, estimated: NgramModel, sequences: list, texts: list[str],
+           order: int, weight: float, tune: str, device: str, progress) -> LanguageModelReport:
+    from engine.modelfolder import with_language_model
+
     with tempfile.TemporaryDirectory(prefix=".lm.", dir=destination.parent) as scratch:
         arpa = Path(scratch) / LanguageModelSettings.file
         write_arpa(estimated, arpa)
