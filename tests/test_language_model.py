@@ -268,3 +268,34 @@ def test_a_hugging_face_vocabulary_with_its_own_markers_decodes(tmp_path):
     log_probs = np.log(frames / frames.sum(axis=1, keepdims=True)).astype(np.float32)
     ids, probs = decoder.best_path(log_probs)
     assert " ".join(w.text for w in decode_words(ids, probs, vocab, RULES, 0.02)) == "cat"
+
+
+def test_a_long_file_is_searched_window_by_window_with_the_language_model(trained_model, tmp_path):
+    """Files are recognised in overlapping windows (their stitching onto the file's frame grid is
+    tested in test_long_files.py), each searched with the language model on its own: with windows
+    much shorter than the audio, the language model still reads it better than greedy decoding of
+    the same windows (measured: CER 0.21 against 0.24; this model, over-fitted on single sentences,
+    reads long audio poorly either way)."""
+    import soundfile
+    import torch
+
+    from engine.audio import AudioFile, load_audio
+    from training.lm import train_language_model
+    from training.metrics import character_error_rate
+
+    folder, clips = trained_model
+    out = tmp_path / "with-lm"
+    train_language_model(str(folder), str(out), [str(sentences_file(tmp_path))], order=4)
+    pause = np.zeros(8000, np.float32)
+    audio = np.concatenate([np.concatenate([load_audio(path), pause]) for path in clips])
+    soundfile.write(tmp_path / "all.wav", audio, 16000)
+    assert len(audio) / 16000 > 4 * 3.0  # more than four windows of 3 s at their core
+    reference = " ".join(clips.values())
+    scores = {}
+    for language_model in (True, False):
+        recognizer = Recognizer(load_model_folder(out), torch.device("cpu"), language_model=language_model)
+        with AudioFile(tmp_path / "all.wav") as file:
+            transcript = recognizer.transcribe(file, window_seconds=5.0, context_seconds=1.0)
+        assert all(a.end <= b.start + 1e-9 for a, b in zip(transcript.words, transcript.words[1:]))
+        scores[language_model] = character_error_rate([reference], [transcript.text])
+    assert scores[True] < scores[False], scores
