@@ -16,7 +16,7 @@ from engine.modelfolder import load_model_folder
 from engine.recognizer import Recognizer
 from engine.store import import_model, load_model
 from engine.text import TextRules, Vocabulary
-from training.lm import BOS, UNK, count_ngrams, estimate, read_unigrams, token_sequences, write_arpa
+from training.lm import BOS, UNK, count_ngrams, estimate, token_sequences, write_arpa
 
 TEXT = [
     "the cat sat on the mat", "the cat ate the rat", "a cat and a dog sat on a log",
@@ -70,7 +70,7 @@ def test_kenlm_reads_the_arpa_file_and_scores_as_the_estimate_does(tmp_path):
     write_arpa(model, arpa)
     assert [p.name for p in tmp_path.iterdir()] == ["lm.arpa"]  # no temporary file left behind
     words = Dictionary()
-    for word in read_unigrams(arpa):
+    for (word,) in model.probabilities[0]:
         words.add_entry(word)
     kenlm = KenLM(str(arpa), words)
     state, total, expected, history = kenlm.start(False), 0.0, 0.0, (BOS,)

@@ -1,4 +1,4 @@
-"""`vivavoce train lm`: a word n-gram language model for beam-search decoding.
+"""`vivavoce train lm`: an n-gram language model for beam-search decoding.
 
 The estimate is interpolated modified Kneser-Ney (Chen and Goodman, 1998), the
 smoothing KenLM's `lmplz` and SRILM's `-kndiscount -interpolate` use, written
@@ -63,9 +63,9 @@ def count_ngrams(sentences: Iterable[list[str]], order: int,
     """Raw counts of every n-gram up to ``order`` in sentences padded with <s> and </s>;
     ``progress(sentences counted)`` every thousand sentences."""
     counts = [Counter() for _ in range(order)]
-    for i, words in enumerate(sentences):
-        if i % 1000 == 0:
-            progress(i)
+    for number, words in enumerate(sentences):
+        if number % 1000 == 0:
+            progress(number)
         padded = [BOS] + words + [EOS]
         for n in range(1, order + 1):
             counts[n - 1].update(tuple(padded[i:i + n]) for i in range(len(padded) - n + 1))
@@ -115,7 +115,7 @@ def estimate(counts: list[Counter], vocabulary: Iterable[str] = (), prune: bool 
                 continue
             total = totals[gram[:-1]]
             total[0] += count
-            total[1] += d1 if count == 1 else d2 if count == 2 else d3
+            total[1] += _discount(count, d1, d2, d3)
         probabilities = {}
         if n == 1:
             total, mass = totals[()]
@@ -182,30 +182,6 @@ def write_arpa(model: NgramModel, path: Path) -> None:
         raise
 
 
-def read_unigrams(path: Path) -> list[str]:
-    """The words of an ARPA file's unigram section (the decoder's vocabulary)."""
-    words, inside = [], False
-    try:
-        with open(path, encoding="utf-8") as f:
-            for line in f:
-                line = line.strip()
-                if line.startswith("\\"):
-                    if inside:
-                        break
-                    inside = line == "\\1-grams:"
-                    continue
-                if inside and line:
-                    fields = line.split("\t")
-                    if len(fields) < 2:
-                        raise VivavoceError(f"{path}: not an ARPA language model (a unigram line reads {line!r})")
-                    words.append(fields[1])
-    except (OSError, UnicodeDecodeError) as error:
-        raise VivavoceError(f"{path}: cannot read the language model ({error})") from None
-    if not words:
-        raise VivavoceError(f"{path}: not an ARPA language model (no \\1-grams: section)")
-    return words
-
-
 # ---- `vivavoce train lm` -----------------------------------------------------------------------
 
 MIN_SENTENCES = 10
@@ -215,7 +191,6 @@ WEIGHTS = (0.0, 0.25, 0.5, 0.75, 1.0, 1.25, 1.5, 2.0)  # tried by --tune
 @dataclass
 class LanguageModelReport:
     sentences: int
-    tokens: int
     ngrams: list[int]  # per order, as written
     weight: float
     tuning: list[tuple[float, float, float]]  # (weight, CER, WER) on --tune's recordings, if tuned
@@ -229,8 +204,6 @@ def _read_text_files(paths: list[str]) -> Iterator[str]:
         try:
             with open(name, encoding="utf-8") as f:
                 yield from (line.strip() for line in f)
-        except FileNotFoundError:
-            raise VivavoceError(f"{name}: no such text file") from None
         except (OSError, UnicodeDecodeError) as error:
             raise VivavoceError(f"{name}: cannot be read as UTF-8 text ({error})") from None
 
@@ -316,8 +289,7 @@ def _write(folder: Path, config, destination: Path, estimated: NgramModel, seque
         settings = LanguageModelSettings(weight=weight)
         card = _card_with_language_model(folder, texts, order, len(sequences), estimated, weight, tuning, tune)
         with_language_model(folder, destination, arpa, settings, card)
-    return LanguageModelReport(len(sequences), sum(map(len, sequences)),
-                               [len(level) for level in estimated.probabilities], weight, tuning)
+    return LanguageModelReport(len(sequences), [len(level) for level in estimated.probabilities], weight, tuning)
 
 
 def tune_weight(folder: Path, config, arpa: Path, data: str, device: str,
