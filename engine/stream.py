@@ -32,8 +32,8 @@ WARM_UP = SAMPLE_RATE
 LEAD_IN = SAMPLE_RATE // 4
 SILENCE_RMS = 0.003  # about -50 dBFS: quieter chunks do not update the running statistics
 # The beam search runs over the whole segment at every hop, so live captions search a narrower beam
-# than files: 16 hypotheses cost a fifth of 50's time and lose half a point of CER (measured with the
-# default model on the held-out synthetic test set: benchmarks/language_model.py).
+# than files: 16 hypotheses cost a third of 50's time and lose about half a point of CER (measured
+# with the default model on held-out synthetic speech and on real people: benchmarks/language_model.py).
 STREAMING_BEAM = 16
 
 
