@@ -2,7 +2,8 @@
 
 Both decode the same per-frame log-probabilities of the same recordings (the acoustic model runs
 once per recording), so the table shows what the language model adds to accuracy and what the
-search costs in time, as a share of the time the acoustic model took over the same audio. Beam sizes: the model's own (files) and the narrower one live captions use.
+search costs in time, as a share of the time the acoustic model took over the same audio. Beam
+sizes: the model's own (files) and the narrower one live captions use.
 
     .venv/bin/python benchmarks/language_model.py --model default --data WORK/test-clean benchmarks/real_speech
 """

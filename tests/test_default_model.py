@@ -21,7 +21,8 @@ BUNDLED = Path(assets.__file__).parent / "models" / "default"
 # hash of their text; checked below), read by espeak-ng, one of the engines the model learned from.
 SAID = ["a star tops the christmas tree", "a power failure temporarily darkened the town"]
 # Measured with the shipped weights and language model: CER 0.16 (en-us) and 0.15 (en+m3) from a
-# file (0.21 and 0.24 decoded greedily); a model that has not learned to read gives about 1. The bound leaves room for the trip through the sound server.
+# file (0.21 and 0.24 decoded greedily); a model that has not learned to read gives about 1. The
+# bound leaves room for the trip through the sound server.
 CER_BOUND = 0.45
 WAIT_MS = 60_000
 
