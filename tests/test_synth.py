@@ -1,12 +1,13 @@
 """`vivavoce train synth`: synthetic speech corpora, deterministic, resumable and extendable."""
 
+import json
 import os
 import shutil
 
 import pytest
 import soundfile
 
-from training.synth.corpus import MANIFEST
+from training.synth.corpus import MANIFEST, SETTINGS
 
 
 def rows(folder):
@@ -72,6 +73,27 @@ def test_an_interrupted_run_resumes_and_a_larger_hours_extends_to_the_same_corpu
     assert resumed.returncode == 0, resumed.stderr
     assert manifest.read_text() == (corpus / MANIFEST).read_text()
     assert all((out / r["path"]).is_file() for r in rows(out))
+
+
+def test_training_utterances_get_other_talkers_voices_and_the_manifest_says_which(corpus):
+    recipes = [json.loads(r["augmentation"]) for r in rows(corpus)]
+    assert json.loads((corpus / SETTINGS).read_text())["augmentation"] == 2
+    assert any(r["formant"] != 1.0 for r in recipes) and any(r["tilt_db"] != 0.0 for r in recipes)
+
+
+def test_a_corpus_made_before_voices_were_reshaped_is_extended_without_them(corpus, vivavoce, tmp_path):
+    out = tmp_path / "older"
+    assert synth(vivavoce, out, 0.004).returncode == 0
+    settings = json.loads((out / SETTINGS).read_text())
+    del settings["augmentation"]  # as `train synth` wrote it before the voice reshaping
+    (out / SETTINGS).write_text(json.dumps(settings))
+    before = len(rows(out))
+
+    assert synth(vivavoce, out, 0.01, "--resume").returncode == 0
+
+    added = [json.loads(r["augmentation"]) for r in rows(out)[before:]]
+    assert added and all(r["formant"] == 1.0 and r["tilt_db"] == 0.0 for r in added)
+    assert [r["text"] for r in rows(out)] == [r["text"] for r in rows(corpus)][: len(rows(out))]
 
 
 def test_other_settings_cannot_extend_a_corpus(corpus, vivavoce, tmp_path):

@@ -10,8 +10,8 @@ from conftest import speak
 from engine.audio import load_audio
 from training.synth import augment
 from training.synth.augment import (SAMPLE_RATE, Augmentation, add_noise, apply, babble, codec,
-                                    draw, gain, perturb_speed, pink_noise, reverberate,
-                                    room_impulse_response, telephone, white_noise)
+                                    draw, gain, perturb_speed, pink_noise, reshape_voice,
+                                    reverberate, room_impulse_response, telephone, white_noise)
 
 
 @pytest.fixture(scope="module")
@@ -204,6 +204,66 @@ def test_perturb_speed_raises_pitch_by_the_factor():
     assert peak == pytest.approx(440, abs=1)
 
 
+def vowel(formants: tuple[float, ...], f0: float = 100.0, seconds: float = 1.0) -> np.ndarray:
+    """A steady vowel: a glottal pulse train at ``f0`` Hz through a resonance at each formant (Hz)."""
+    n = int(seconds * SAMPLE_RATE)
+    frequency = np.fft.rfftfreq(n, 1 / SAMPLE_RATE)
+    response = np.ones_like(frequency, dtype=complex)
+    for formant in formants:  # a second-order resonance 80 Hz wide
+        s = 2j * np.pi * frequency
+        pole = -np.pi * 80 + 2j * np.pi * formant
+        response *= (pole * np.conj(pole)) / ((s - pole) * (s - np.conj(pole)))
+    pulses = np.zeros(n)
+    pulses[:: int(SAMPLE_RATE / f0)] = 1.0
+    x = np.fft.irfft(np.fft.rfft(pulses) * response, n)
+    return (0.5 * x / np.max(np.abs(x))).astype(np.float32)
+
+
+def strongest_harmonic(x: np.ndarray, low: float, high: float, f0: float = 100.0) -> float:
+    """The harmonic of ``f0`` (Hz) in [low, high] with the most energy, over the middle of ``x``."""
+    middle = x[len(x) // 4: 3 * len(x) // 4]
+    power = np.abs(np.fft.rfft(middle * np.hanning(len(middle)))) ** 2
+    frequency = np.fft.rfftfreq(len(middle), 1 / SAMPLE_RATE)
+    harmonics = np.arange(np.ceil(low / f0), np.floor(high / f0) + 1) * f0
+    return float(max(harmonics, key=lambda h: power[np.argmin(np.abs(frequency - h))]))
+
+
+def harmonicity_db(x: np.ndarray, f0: float = 100.0) -> float:
+    """Energy at the harmonics of ``f0`` over energy halfway between them, 0-4 kHz, dB."""
+    middle = x[len(x) // 4: 3 * len(x) // 4]
+    power = np.abs(np.fft.rfft(middle * np.hanning(len(middle)))) ** 2
+    frequency = np.fft.rfftfreq(len(middle), 1 / SAMPLE_RATE)
+    at = [power[np.argmin(np.abs(frequency - k * f0))] for k in range(1, 40)]
+    between = [power[np.argmin(np.abs(frequency - (k + 0.5) * f0))] for k in range(1, 40)]
+    return 10 * np.log10(np.sum(at) / np.sum(between))
+
+
+def test_reshape_voice_moves_the_formants_and_keeps_the_pitch():
+    original = vowel((700.0, 1800.0))
+    assert strongest_harmonic(original, 400, 1100) == 700
+    higher, lower = reshape_voice(original, 1.15, 0.0), reshape_voice(original, 0.87, 0.0)
+    assert strongest_harmonic(higher, 400, 1100) == 800  # 700 x 1.15 = 805
+    assert strongest_harmonic(lower, 400, 1100) == 600  # 700 x 0.87 = 609
+    assert strongest_harmonic(higher, 1400, 2600) == 2100  # 1800 x 1.15 = 2070
+    for reshaped in (higher, lower):
+        assert len(reshaped) == len(original) and reshaped.dtype == np.float32
+        assert harmonicity_db(reshaped) > 20  # still pulses at 100 Hz, not smeared
+
+
+def test_reshape_voice_tilts_the_spectrum_by_the_decibels_per_octave():
+    noise = white_noise(4 * SAMPLE_RATE, np.random.default_rng(3))
+    for tilt in (-3.0, 3.0):
+        tilted = reshape_voice(noise, 1.0, tilt)
+        # From the 250-500 Hz band to 4-8 kHz is log2(5657 / 354) = 4 octaves, centre to centre.
+        change = (band_density_db(tilted, 4000, 8000, (250, 500))
+                  - band_density_db(noise, 4000, 8000, (250, 500)))
+        assert change == pytest.approx(4 * tilt, abs=1.5)
+
+
+def test_reshape_voice_leaves_a_neutral_voice_alone(speech):
+    np.testing.assert_array_equal(reshape_voice(speech, 1.0, 0.0), speech)
+
+
 # Recipes
 
 
@@ -255,6 +315,23 @@ def test_clean_recipes_change_only_speed_and_gain_a_little():
         assert not recipe.telephone and not recipe.codec
 
 
+def test_three_recipes_in_four_reshape_the_voice_within_the_documented_ranges():
+    rng = np.random.default_rng(21)
+    recipes = [draw(rng) for _ in range(2000)]
+    reshaped = [r for r in recipes if (r.formant, r.tilt_db) != (1.0, 0.0)]
+    assert len(reshaped) / len(recipes) == pytest.approx(0.75, abs=0.035)
+    assert all(0.85 <= r.formant <= 1.18 and -3 <= r.tilt_db <= 3 for r in reshaped)
+    assert min(r.formant for r in reshaped) < 0.87 and max(r.formant for r in reshaped) > 1.16
+
+
+def test_voices_are_drawn_last_so_the_other_fields_do_not_depend_on_them():
+    for seed in range(50):
+        with_voices = draw(np.random.default_rng(seed))
+        without = draw(np.random.default_rng(seed), voices=False)
+        assert (without.formant, without.tilt_db) == (1.0, 0.0)
+        assert dataclasses.replace(with_voices, formant=1.0, tilt_db=0.0) == without
+
+
 def test_recipe_round_trips_through_json():
     rng = np.random.default_rng(14)
     for recipe in (draw(rng) for _ in range(50)):
@@ -272,7 +349,7 @@ def test_recipe_rejects_an_unknown_noise():
 # Applying a recipe
 
 EVERYTHING = Augmentation(speed=1.08, noise="babble", snr_db=10.0, reverb_rt60=0.5,
-                          telephone=True, codec=True, gain_db=3.0)
+                          telephone=True, codec=True, gain_db=3.0, formant=1.1, tilt_db=1.5)
 
 
 def test_apply_is_deterministic_by_seed(sentences):

@@ -1,4 +1,4 @@
-"""Augmentation of synthetic speech: speed, noise, reverberation, telephone band, codec, gain.
+"""Augmentation of synthetic speech: speed, voice, noise, reverberation, telephone band, codec, gain.
 
 The synthesisers give a few clean voices; a recogniser trained on them alone fails on real
 microphones. Each utterance of a synthetic corpus therefore gets a recipe (`draw`), recorded in the
@@ -12,7 +12,7 @@ All audio is mono float32 at 16 kHz (`SAMPLE_RATE`), amplitude in [-1, 1].
 import io
 import math
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from fractions import Fraction
 
 import numpy as np
@@ -237,6 +237,61 @@ def perturb_speed(speech: np.ndarray, factor: float) -> np.ndarray:
     return AF.resample(x, ratio.numerator, ratio.denominator).numpy()
 
 
+_VOICE_FFT = 512  # 32 ms: several pitch periods of the lowest voices
+_VOICE_HOP = 128
+_LPC_ORDER = 20  # the usual 2 + one pole pair per kHz of bandwidth at 16 kHz
+_VOICE_MAX_GAIN_DB = 24.0  # the most the reshaped envelope may lift or cut any one bin
+
+
+def _lpc_log_envelope(power: torch.Tensor) -> torch.Tensor:
+    """The log-magnitude all-pole (LPC) envelope of each frame of a power spectrum (bins, frames).
+
+    Autocorrelation from the power spectrum, then the Levinson-Durbin recursion for every frame at
+    once; the envelope's gain is left out, as only ratios of envelopes are used.
+    """
+    autocorrelation = torch.fft.irfft(power, n=_VOICE_FFT, dim=0)[: _LPC_ORDER + 1].T  # (frames, lags)
+    autocorrelation[:, 0] = autocorrelation[:, 0] * (1 + 1e-4) + 1e-12  # conditioning for silent frames
+    a = torch.zeros_like(autocorrelation)
+    a[:, 0] = 1.0
+    error = autocorrelation[:, 0].clone()
+    for i in range(1, _LPC_ORDER + 1):
+        reflection = -(a[:, :i] * autocorrelation[:, 1:i + 1].flip(1)).sum(dim=1) / error
+        a[:, 1:i + 1] = a[:, 1:i + 1] + reflection[:, None] * a[:, :i].flip(1)
+        error = error * (1 - reflection ** 2)
+    return -torch.log(torch.fft.rfft(a, n=_VOICE_FFT, dim=1).abs().clamp_min(1e-9)).T
+
+
+def reshape_voice(speech: np.ndarray, formant: float, tilt_db: float) -> np.ndarray:
+    """``speech`` with its formants moved ``formant`` times higher and its spectrum tilted; same length.
+
+    Speed perturbation scales tempo, pitch and formants together; this moves the formants alone, as
+    a talker with a shorter (``formant`` > 1) or longer vocal tract would have them, and leaves pitch
+    and timing as they were. Each 32 ms frame's spectral envelope (an order-20 LPC fit) is read at
+    ``f / formant`` instead of ``f``, and the frame is filtered by the ratio of the two, so the
+    harmonics stay where the glottis put them. ``tilt_db`` adds that many dB per octave around
+    1 kHz, the spread between breathy (steep) and pressed (flat) voices and between microphones.
+    The peak is not adjusted; `gain` does that at the end of `apply`.
+    """
+    if len(speech) < _VOICE_FFT or (formant == 1.0 and tilt_db == 0.0):
+        return _as_audio(speech)
+    x = torch.from_numpy(_as_audio(speech)).double()
+    window = torch.hann_window(_VOICE_FFT, dtype=x.dtype)
+    spectrum = torch.stft(x, _VOICE_FFT, _VOICE_HOP, window=window, return_complex=True)  # (bins, frames)
+    bins = spectrum.shape[0]
+    envelope = _lpc_log_envelope(spectrum.abs() ** 2)
+    # The envelope at f / formant, linearly interpolated between bins; above the band, its last bin.
+    source = (torch.arange(bins, dtype=x.dtype) / formant).clamp(max=bins - 1)
+    below = source.floor().long().clamp(max=bins - 2)
+    fraction = (source - below)[:, None]
+    moved = envelope[below] * (1 - fraction) + envelope[below + 1] * fraction
+    hz = torch.arange(bins, dtype=x.dtype) * (SAMPLE_RATE / _VOICE_FFT)
+    tilt = tilt_db * torch.log2(hz.clamp_min(62.5) / 1000.0) * (math.log(10) / 20)
+    limit = _VOICE_MAX_GAIN_DB * math.log(10) / 20
+    log_gain = (moved - envelope + tilt[:, None]).clamp(-limit, limit)
+    out = torch.istft(spectrum * torch.exp(log_gain), _VOICE_FFT, _VOICE_HOP, window=window, length=len(x))
+    return _as_audio(out.numpy())
+
+
 @dataclass(frozen=True)
 class Augmentation:
     """One utterance's recipe; `apply` carries it out, the corpus manifest records `to_dict()`.
@@ -247,6 +302,8 @@ class Augmentation:
     gain_db: level change, dB (the result's peak is kept at most 0.99). lead_s, trail_s: silence
     added before and after the speech, seconds, so that a model hears pauses and learns that
     the noise floor between words is not speech (live captions listen to silence most of the time).
+    formant, tilt_db: the talker's vocal tract and voice quality (`reshape_voice`); 1.0 and 0.0
+    leave the synthesiser's voice as it is.
     """
 
     speed: float
@@ -258,6 +315,8 @@ class Augmentation:
     gain_db: float
     lead_s: float = 0.0
     trail_s: float = 0.0
+    formant: float = 1.0
+    tilt_db: float = 0.0
 
     def __post_init__(self):
         if self.noise not in (*NOISES, None):
@@ -270,7 +329,7 @@ class Augmentation:
         return asdict(self)
 
 
-def draw(rng: np.random.Generator, clean_fraction: float = 0.3) -> Augmentation:
+def draw(rng: np.random.Generator, clean_fraction: float = 0.3, voices: bool = True) -> Augmentation:
     """A random recipe.
 
     With probability ``clean_fraction`` the utterance stays clean: speed 0.95-1.05 and gain
@@ -278,26 +337,35 @@ def draw(rng: np.random.Generator, clean_fraction: float = 0.3) -> Augmentation:
     white 20%) at an SNR of 5-30 dB; reverberation with probability 0.3, RT60 0.2-0.8 s;
     telephone band with probability 0.1; codec with probability 0.1; gain -6..+6 dB. All ranges
     are uniform. Every recipe adds 0-0.6 s of silence before the speech and 0.1-0.8 s after it.
-    Values are rounded (speed 0.01, dB 0.1, seconds 0.01) so the manifest reads well
+    With ``voices``, clean or not, three utterances in four then get another talker's voice
+    (`reshape_voice`): formants 0.85-1.18 times the synthesiser's (uniform in log, about the
+    spread between adults), tilted by -3..+3 dB per octave. These are drawn after the rest, so the
+    other fields are the same with or without them.
+    Values are rounded (speed and formant 0.01, dB 0.1, seconds 0.01) so the manifest reads well
     and the recipe holds exactly what was applied.
     """
     pads = {"lead_s": round(rng.uniform(0.0, 0.6), 2), "trail_s": round(rng.uniform(0.1, 0.8), 2)}
     if rng.random() < clean_fraction:
-        return Augmentation(speed=round(rng.uniform(0.95, 1.05), 2), noise=None, snr_db=None,
-                            reverb_rt60=None, telephone=False, codec=False,
-                            gain_db=round(rng.uniform(-3.0, 3.0), 1), **pads)
-    speed = round(rng.uniform(0.9, 1.1), 2)
-    noise = str(rng.choice(NOISES, p=[0.2, 0.4, 0.4])) if rng.random() < 0.6 else None
-    snr_db = round(rng.uniform(5.0, 30.0), 1) if noise else None
-    reverb_rt60 = round(rng.uniform(0.2, 0.8), 2) if rng.random() < 0.3 else None
-    return Augmentation(speed=speed, noise=noise, snr_db=snr_db, reverb_rt60=reverb_rt60,
-                        telephone=bool(rng.random() < 0.1), codec=bool(rng.random() < 0.1),
-                        gain_db=round(rng.uniform(-6.0, 6.0), 1), **pads)
+        recipe = Augmentation(speed=round(rng.uniform(0.95, 1.05), 2), noise=None, snr_db=None,
+                              reverb_rt60=None, telephone=False, codec=False,
+                              gain_db=round(rng.uniform(-3.0, 3.0), 1), **pads)
+    else:
+        speed = round(rng.uniform(0.9, 1.1), 2)
+        noise = str(rng.choice(NOISES, p=[0.2, 0.4, 0.4])) if rng.random() < 0.6 else None
+        snr_db = round(rng.uniform(5.0, 30.0), 1) if noise else None
+        reverb_rt60 = round(rng.uniform(0.2, 0.8), 2) if rng.random() < 0.3 else None
+        recipe = Augmentation(speed=speed, noise=noise, snr_db=snr_db, reverb_rt60=reverb_rt60,
+                              telephone=bool(rng.random() < 0.1), codec=bool(rng.random() < 0.1),
+                              gain_db=round(rng.uniform(-6.0, 6.0), 1), **pads)
+    if voices and rng.random() < 0.75:
+        recipe = replace(recipe, formant=round(math.exp(rng.uniform(math.log(0.85), math.log(1.18))), 2),
+                         tilt_db=round(rng.uniform(-3.0, 3.0), 1))
+    return recipe
 
 
 def apply(speech: np.ndarray, recipe: Augmentation, rng: np.random.Generator,
           others: Sequence[np.ndarray] = ()) -> np.ndarray:
-    """``speech`` augmented by ``recipe``, in physical order: speed, room, noise, line, codec, gain.
+    """``speech`` augmented by ``recipe``, in physical order: speed, voice, room, noise, line, codec, gain.
 
     The talker's rate and voice come first, then the room's reverberation, then noise in the
     room, then the telephone line and the codec, then the recording level. Babble is made from
@@ -307,6 +375,7 @@ def apply(speech: np.ndarray, recipe: Augmentation, rng: np.random.Generator,
     """
     lead, trail = (int(round(s * SAMPLE_RATE)) for s in (recipe.lead_s, recipe.trail_s))
     x = perturb_speed(np.pad(_as_audio(speech), (lead, trail)), recipe.speed)
+    x = reshape_voice(x, recipe.formant, recipe.tilt_db)
     if recipe.reverb_rt60 is not None:
         x = reverberate(x, room_impulse_response(rng, rt60=recipe.reverb_rt60))
     if recipe.noise is not None:

@@ -37,6 +37,11 @@ COLUMNS = ("path", "text", "engine", "voice", "speed", "pitch", "augmentation", 
 BABBLE_TALKERS = 24  # clean utterances, made once, that babble noise is mixed from
 
 
+AUGMENTATION = 2
+"""How training utterances are augmented: 1, the recording conditions (`augment.draw` without
+voices); 2, also another talker's vocal tract and voice quality (`augment.reshape_voice`)."""
+
+
 @dataclass(frozen=True)
 class SynthConfig:
     out: str
@@ -65,9 +70,10 @@ class Planner:
 
     size = None
 
-    def __init__(self, seed: int, texts: list[str], voices: dict[str, list[str]]):
+    def __init__(self, seed: int, texts: list[str], voices: dict[str, list[str]], augmentation: int = AUGMENTATION):
         self.seed, self.texts, self.voices = seed, texts, voices
         self.engines = sorted(voices)
+        self.reshape_voices = augmentation >= 2
 
     def plan(self, index: int) -> Plan:
         rng = np.random.default_rng([self.seed, index])
@@ -75,7 +81,7 @@ class Planner:
         voice = self.voices[engine][rng.integers(len(self.voices[engine]))]
         return Plan(index, self.texts[rng.integers(len(self.texts))], engine, voice,
                     round(float(rng.uniform(0.8, 1.25)), 3), round(float(rng.uniform(0.75, 1.3)), 3),
-                    augment.draw(rng))
+                    augment.draw(rng, voices=self.reshape_voices))
 
 
 TEST_SETS = {
@@ -154,7 +160,12 @@ def read_manifest(out: Path) -> tuple[int, float, int]:
     return len(rows), sum(float(row[-1]) for row in rows), next_index
 
 
-def _check_settings(out: Path, config: SynthConfig, resume: bool) -> None:
+def _check_settings(out: Path, config: SynthConfig, resume: bool) -> int:
+    """Check ``out`` against ``config`` (recording the settings in a new corpus); the corpus's `AUGMENTATION`.
+
+    A corpus keeps the augmentation it was started with, so that one extended by a later version
+    of this module is still one sequence; corpora made before the version was recorded are 1.
+    """
     saved = out / SETTINGS
     recorded = {k: v for k, v in asdict(config).items() if k not in ("hours", "workers")}
     recorded["engines"] = list(config.engines)
@@ -166,9 +177,10 @@ def _check_settings(out: Path, config: SynthConfig, resume: bool) -> None:
         if changed:
             raise VivavoceError(f"{out}: was made with other settings ({', '.join(changed)}); "
                                 "use the same ones to extend it, or another --out")
-    else:
-        out.mkdir(parents=True, exist_ok=True)
-        saved.write_text(json.dumps(recorded, indent=2) + "\n")
+        return int(previous.get("augmentation", 1))
+    out.mkdir(parents=True, exist_ok=True)
+    saved.write_text(json.dumps({**recorded, "augmentation": AUGMENTATION}, indent=2) + "\n")
+    return AUGMENTATION
 
 
 def synthesise(config: SynthConfig, resume: bool, notice: Callable[[str], None],
@@ -189,7 +201,7 @@ def synthesise(config: SynthConfig, resume: bool, notice: Callable[[str], None],
     if config.phonemes and "espeak" not in engines:
         raise VivavoceError("--phonemes needs espeak-ng, which writes the phoneme transcripts")
     out = Path(config.out)
-    _check_settings(out, config, resume)
+    augmentation = _check_settings(out, config, resume)
     # Engines read the spoken form, so that the transcript is exactly what was said.
     written = sentences()
     texts = sorted({spoken_form(s) for s in training_sentences(written)})
@@ -197,7 +209,7 @@ def synthesise(config: SynthConfig, resume: bool, notice: Callable[[str], None],
         planner = TestPlanner(config.seed, sorted({spoken_form(s) for s in held_out(written)}), voices,
                               config.test_set)
     else:
-        planner = Planner(config.seed, texts, voices)
+        planner = Planner(config.seed, texts, voices, augmentation)
     rows, seconds, index = read_manifest(out)
     target = config.hours * 3600
     if seconds >= target:
