@@ -70,7 +70,7 @@ class Planner:
 
     size = None
 
-    def __init__(self, seed: int, texts: list[str], voices: dict[str, list[str]], augmentation: int = AUGMENTATION):
+    def __init__(self, seed: int, texts: list[str], voices: dict[str, list[str]], augmentation: int):
         self.seed, self.texts, self.voices = seed, texts, voices
         self.engines = sorted(voices)
         self.reshape_voices = augmentation >= 2
