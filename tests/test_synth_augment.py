@@ -219,23 +219,26 @@ def vowel(formants: tuple[float, ...], f0: float = 100.0, seconds: float = 1.0) 
     return (0.5 * x / np.max(np.abs(x))).astype(np.float32)
 
 
-def strongest_harmonic(x: np.ndarray, low: float, high: float, f0: float = 100.0) -> float:
-    """The harmonic of ``f0`` (Hz) in [low, high] with the most energy, over the middle of ``x``."""
+def power_at(x: np.ndarray):
+    """The power of the middle half of ``x`` at a frequency (Hz): a function, from one windowed FFT."""
     middle = x[len(x) // 4: 3 * len(x) // 4]
     power = np.abs(np.fft.rfft(middle * np.hanning(len(middle)))) ** 2
     frequency = np.fft.rfftfreq(len(middle), 1 / SAMPLE_RATE)
+    return lambda hz: power[np.argmin(np.abs(frequency - hz))]
+
+
+def strongest_harmonic(x: np.ndarray, low: float, high: float, f0: float = 100.0) -> float:
+    """The harmonic of ``f0`` (Hz) in [low, high] with the most energy, over the middle of ``x``."""
     harmonics = np.arange(np.ceil(low / f0), np.floor(high / f0) + 1) * f0
-    return float(max(harmonics, key=lambda h: power[np.argmin(np.abs(frequency - h))]))
+    return float(max(harmonics, key=power_at(x)))
 
 
 def harmonicity_db(x: np.ndarray, f0: float = 100.0) -> float:
     """Energy at the harmonics of ``f0`` over energy halfway between them, 0-4 kHz, dB."""
-    middle = x[len(x) // 4: 3 * len(x) // 4]
-    power = np.abs(np.fft.rfft(middle * np.hanning(len(middle)))) ** 2
-    frequency = np.fft.rfftfreq(len(middle), 1 / SAMPLE_RATE)
-    at = [power[np.argmin(np.abs(frequency - k * f0))] for k in range(1, 40)]
-    between = [power[np.argmin(np.abs(frequency - (k + 0.5) * f0))] for k in range(1, 40)]
-    return 10 * np.log10(np.sum(at) / np.sum(between))
+    power = power_at(x)
+    at = sum(power(k * f0) for k in range(1, 40))
+    between = sum(power((k + 0.5) * f0) for k in range(1, 40))
+    return 10 * np.log10(at / between)
 
 
 def test_reshape_voice_moves_the_formants_and_keeps_the_pitch():
