@@ -77,22 +77,39 @@ def test_an_interrupted_run_resumes_and_a_larger_hours_extends_to_the_same_corpu
 
 def test_training_utterances_get_other_talkers_voices_and_the_manifest_says_which(corpus):
     recipes = [json.loads(r["augmentation"]) for r in rows(corpus)]
-    assert json.loads((corpus / SETTINGS).read_text())["augmentation"] == 2
+    assert json.loads((corpus / SETTINGS).read_text())["augmentation"] == 3
     assert any(r["formant"] != 1.0 for r in recipes) and any(r["tilt_db"] != 0.0 for r in recipes)
+    assert any(r["skew"] != 0.0 for r in recipes) and any(r["breath_db"] is not None for r in recipes)
+    assert any(r["vary"] != 0.0 for r in recipes)
 
 
-def test_a_corpus_made_before_voices_were_reshaped_is_extended_without_them(corpus, vivavoce, tmp_path):
+# A corpus keeps the augmentation it was started with: settings as earlier versions wrote them,
+# and the recipe fields that a later version added, which its new utterances must not have.
+OLDER = {
+    "before voices were reshaped": (None, {"formant": 1.0, "tilt_db": 0.0, "skew": 0.0, "breath_db": None,
+                                           "vary": 0.0}),
+    "at version 2": (2, {"skew": 0.0, "breath_db": None, "vary": 0.0}),
+}
+
+
+@pytest.mark.parametrize("made", OLDER)
+def test_a_corpus_made_by_an_earlier_version_is_extended_as_that_version(made, corpus, vivavoce, tmp_path):
+    version, defaults = OLDER[made]
     out = tmp_path / "older"
     assert synth(vivavoce, out, 0.004).returncode == 0
     settings = json.loads((out / SETTINGS).read_text())
-    del settings["augmentation"]  # as `train synth` wrote it before the voice reshaping
+    if version is None:
+        del settings["augmentation"]  # as `train synth` wrote it before the voice reshaping
+    else:
+        settings["augmentation"] = version
     (out / SETTINGS).write_text(json.dumps(settings))
     before = len(rows(out))
 
     assert synth(vivavoce, out, 0.01, "--resume").returncode == 0
 
     added = [json.loads(r["augmentation"]) for r in rows(out)[before:]]
-    assert added and all(r["formant"] == 1.0 and r["tilt_db"] == 0.0 for r in added)
+    assert added and all(r.get(name, default) == default for r in added for name, default in defaults.items())
+    assert json.loads((out / SETTINGS).read_text()).get("augmentation", 1) == (version or 1)
     assert [r["text"] for r in rows(out)] == [r["text"] for r in rows(corpus)][: len(rows(out))]
 
 

@@ -11,7 +11,8 @@ from engine.audio import load_audio
 from training.synth import augment
 from training.synth.augment import (SAMPLE_RATE, Augmentation, add_noise, apply, babble, codec,
                                     draw, gain, perturb_speed, pink_noise, reshape_voice,
-                                    reverberate, room_impulse_response, telephone, white_noise)
+                                    reverberate, room_impulse_response, telephone, vary_speed,
+                                    white_noise)
 
 
 @pytest.fixture(scope="module")
@@ -204,6 +205,31 @@ def test_perturb_speed_raises_pitch_by_the_factor():
     assert peak == pytest.approx(440, abs=1)
 
 
+def dominant_frequency(x: np.ndarray) -> np.ndarray:
+    """The strongest frequency (Hz) in each 64 ms frame of ``x``, to the nearest 15.6 Hz."""
+    frames = x[: len(x) // 1024 * 1024].reshape(-1, 1024) * np.hanning(1024)
+    return np.argmax(np.abs(np.fft.rfft(frames, axis=1)), axis=1) * SAMPLE_RATE / 1024
+
+
+def test_vary_speed_keeps_the_length_and_moves_pitch_within_the_depth():
+    original = tone(1000, 3.0)
+    for depth, seed in ((0.05, 1), (0.1, 2)):
+        varied = vary_speed(original, depth, np.random.default_rng(seed))
+        assert len(varied) == len(original) and varied.dtype == np.float32
+        pitch = dominant_frequency(varied)
+        # Within the depth (and one 15.6 Hz bin), and not constant: the pace drifts.
+        assert np.all(np.abs(pitch - 1000) <= 1000 * depth * 1.25 + 16)
+        assert pitch.max() - pitch.min() >= 1000 * depth * 0.5
+        assert rms(varied) == pytest.approx(rms(original), rel=0.05)  # nothing lost to interpolation
+
+
+def test_vary_speed_is_deterministic_by_seed_and_leaves_a_steady_pace_alone(speech):
+    np.testing.assert_array_equal(vary_speed(speech, 0.0, np.random.default_rng(0)), speech)
+    once, again = (vary_speed(speech, 0.08, np.random.default_rng(4)) for _ in range(2))
+    np.testing.assert_array_equal(once, again)
+    assert not np.array_equal(once, vary_speed(speech, 0.08, np.random.default_rng(5)))
+
+
 def vowel(formants: tuple[float, ...], f0: float = 100.0, seconds: float = 1.0) -> np.ndarray:
     """A steady vowel: a glottal pulse train at ``f0`` Hz through a resonance at each formant (Hz)."""
     n = int(seconds * SAMPLE_RATE)
@@ -261,6 +287,39 @@ def test_reshape_voice_tilts_the_spectrum_by_the_decibels_per_octave():
         change = (band_density_db(tilted, 4000, 8000, (250, 500))
                   - band_density_db(noise, 4000, 8000, (250, 500)))
         assert change == pytest.approx(4 * tilt, abs=1.5)
+
+
+def test_reshape_voice_skew_moves_the_higher_formants_further():
+    original = vowel((700.0, 1800.0))
+    # The envelope is read at f / (f / 1 kHz) ** skew, so a formant at F lands at
+    # 1 kHz x (F / 1 kHz) ** (1 / (1 - skew)): with skew 0.3, 700 -> 601 Hz and 1800 -> 2316 Hz.
+    skewed = reshape_voice(original, 1.0, 0.0, skew=0.3)
+    assert strongest_harmonic(skewed, 400, 1100) == 600
+    assert strongest_harmonic(skewed, 1400, 2800) == 2300
+    unskewed = reshape_voice(original, 1.0, 0.0, skew=-0.3)  # 700 -> 760 Hz, 1800 -> 1572 Hz
+    assert strongest_harmonic(unskewed, 400, 1100) == 800
+    assert strongest_harmonic(unskewed, 1200, 2600) == 1600
+
+
+@pytest.mark.parametrize("breath_db", [-20.0, -8.0])
+def test_reshape_voice_adds_breath_noise_at_the_requested_level(breath_db):
+    original = vowel((700.0, 1800.0, 2600.0), seconds=2.0)
+    plain = reshape_voice(original, 1.1, 1.0)
+    breathy = reshape_voice(original, 1.1, 1.0, breath_db=breath_db, rng=np.random.default_rng(6))
+    assert len(breathy) == len(original) and breathy.dtype == np.float32
+    # The noise is what breath added; its level below the voice is the one asked for.
+    added_db = 10 * np.log10(np.sum(np.square(breathy - plain, dtype=np.float64))
+                             / np.sum(np.square(plain, dtype=np.float64)))
+    assert added_db == pytest.approx(breath_db, abs=1.5)
+    assert harmonicity_db(breathy) < harmonicity_db(plain) - 5  # noise between the harmonics
+    # Shaped by the vowel's envelope: more of it around F1 than in the valley above F3.
+    noise = breathy - plain
+    assert band_density_db(noise, 500, 900, (3500, 5000)) > 10
+
+
+def test_reshape_voice_needs_a_generator_for_breath_noise(speech):
+    with pytest.raises(ValueError, match="random generator"):
+        reshape_voice(speech, 1.0, 0.0, breath_db=-12.0)
 
 
 def test_reshape_voice_leaves_a_neutral_voice_alone(speech):
@@ -327,12 +386,31 @@ def test_three_recipes_in_four_reshape_the_voice_within_the_documented_ranges():
     assert min(r.formant for r in reshaped) < 0.87 and max(r.formant for r in reshaped) > 1.16
 
 
-def test_voices_are_drawn_last_so_the_other_fields_do_not_depend_on_them():
+def test_version_3_skews_breathes_and_varies_half_the_recipes_within_the_documented_ranges():
+    rng = np.random.default_rng(22)
+    recipes = [draw(rng) for _ in range(2000)]
+    skewed = [r.skew for r in recipes if r.skew != 0.0]
+    breathy = [r.breath_db for r in recipes if r.breath_db is not None]
+    varied = [r.vary for r in recipes if r.vary != 0.0]
+    for chosen in (skewed, breathy, varied):
+        assert len(chosen) / len(recipes) == pytest.approx(0.5, abs=0.04)
+    assert all(-0.08 <= s <= 0.08 for s in skewed) and min(skewed) < -0.07 and max(skewed) > 0.07
+    assert all(-24 <= b <= -6 for b in breathy) and min(breathy) < -23 and max(breathy) > -7
+    assert all(0.03 <= v <= 0.1 for v in varied) and min(varied) < 0.04 and max(varied) > 0.09
+
+
+# What each version adds, as the fields an earlier version leaves at their defaults.
+ADDED = {2: {"formant": 1.0, "tilt_db": 0.0}, 3: {"skew": 0.0, "breath_db": None, "vary": 0.0}}
+
+
+def test_each_version_draws_after_the_last_so_earlier_fields_do_not_change():
+    assert augment.VERSION == max(ADDED)
     for seed in range(50):
-        with_voices = draw(np.random.default_rng(seed))
-        without = draw(np.random.default_rng(seed), voices=False)
-        assert (without.formant, without.tilt_db) == (1.0, 0.0)
-        assert dataclasses.replace(with_voices, formant=1.0, tilt_db=0.0) == without
+        by_version = {v: draw(np.random.default_rng(seed), version=v) for v in (1, 2, 3)}
+        for version, added in ADDED.items():
+            earlier = by_version[version - 1]
+            assert all(getattr(earlier, name) == default for name, default in added.items())
+            assert dataclasses.replace(by_version[version], **added) == earlier
 
 
 def test_recipe_round_trips_through_json():
@@ -352,7 +430,8 @@ def test_recipe_rejects_an_unknown_noise():
 # Applying a recipe
 
 EVERYTHING = Augmentation(speed=1.08, noise="babble", snr_db=10.0, reverb_rt60=0.5,
-                          telephone=True, codec=True, gain_db=3.0, formant=1.1, tilt_db=1.5)
+                          telephone=True, codec=True, gain_db=3.0, formant=1.1, tilt_db=1.5,
+                          skew=0.05, breath_db=-15.0, vary=0.06)
 
 
 def test_apply_is_deterministic_by_seed(sentences):

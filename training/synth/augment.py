@@ -27,6 +27,11 @@ NOISES = ("white", "pink", "babble")
 _FRAME = SAMPLE_RATE // 50  # 20 ms: the frame over which speech activity is judged
 _ACTIVE_RANGE_DB = 40.0  # frames this far below the loudest one are pauses, not speech
 _PEAK = 0.99  # the highest peak `gain` leaves, so that no later int16 write clips
+# What `draw` can choose; a corpus records the version it was made with and keeps it when extended.
+#   1: speed, noise, room, line, codec, gain, silence around the speech.
+#   2: and another talker's vocal tract and voice quality (formant, tilt_db).
+#   3: and formants moved unevenly (skew), breath noise (breath_db), a drifting pace (vary).
+VERSION = 3
 
 # The low-bit-rate codecs a `codec` round trip picks from, as (format, subtype, lowest and highest
 # soundfile compression_level). Measured on espeak-ng speech at 16 kHz: MP3 (average bit rate)
@@ -237,6 +242,30 @@ def perturb_speed(speech: np.ndarray, factor: float) -> np.ndarray:
     return AF.resample(x, ratio.numerator, ratio.denominator).numpy()
 
 
+def vary_speed(speech: np.ndarray, depth: float, rng: np.random.Generator) -> np.ndarray:
+    """``speech`` played at a speed that drifts by about ``depth`` over the utterance; same length.
+
+    Synthesisers keep one pace and one pitch range through a sentence; people speed up, slow
+    down and rise and fall with the phrase. The speed follows the sum of three sinusoids of
+    0.2-1.5 Hz (random frequencies and phases, so a few swells per sentence, slower than
+    syllables), scaled to peak at ``depth``, then rescaled so the length stays the same. Like
+    `perturb_speed` it moves tempo and pitch together, here by about ``depth`` at most. The audio
+    is first upsampled four times (band-limited), then read at the drifting positions by linear
+    interpolation, which loses under 0.5 dB up to 6 kHz.
+    """
+    x = _as_audio(speech)
+    if depth == 0.0 or len(x) < 2:
+        return x
+    n = len(x)
+    t = np.arange(n) / SAMPLE_RATE
+    drift = sum(np.sin(2 * np.pi * rng.uniform(0.2, 1.5) * t + rng.uniform(0, 2 * np.pi)) for _ in range(3))
+    rate = (1.0 + depth * drift / np.max(np.abs(drift)))[: n - 1]
+    # Steps scaled to end on the last sample: the pace drifts, the duration stays the same.
+    positions = np.minimum(np.concatenate([[0.0], np.cumsum(rate * ((n - 1) / rate.sum()))]), n - 1)
+    upsampled = AF.resample(torch.from_numpy(x), 1, 4).numpy()
+    return _as_audio(np.interp(4 * positions, np.arange(len(upsampled)), upsampled))
+
+
 _VOICE_FFT = 512  # 32 ms: several pitch periods of the lowest voices
 _VOICE_HOP = 128
 _LPC_ORDER = 20  # the usual 2 + one pole pair per kHz of bandwidth at 16 kHz
@@ -261,34 +290,51 @@ def _lpc_log_envelope(power: torch.Tensor) -> torch.Tensor:
     return -torch.log(torch.fft.rfft(a, n=_VOICE_FFT, dim=1).abs().clamp_min(1e-9)).T
 
 
-def reshape_voice(speech: np.ndarray, formant: float, tilt_db: float) -> np.ndarray:
+def reshape_voice(speech: np.ndarray, formant: float, tilt_db: float, skew: float = 0.0,
+                  breath_db: float | None = None, rng: np.random.Generator | None = None) -> np.ndarray:
     """``speech`` with its formants moved ``formant`` times higher and its spectrum tilted; same length.
 
     Speed perturbation scales tempo, pitch and formants together; this moves the formants alone, as
     a talker with a shorter (``formant`` > 1) or longer vocal tract would have them, and leaves pitch
     and timing as they were. Each 32 ms frame's spectral envelope (an order-20 LPC fit) is read at
-    ``f / formant`` instead of ``f``, and the frame is filtered by the ratio of the two, so the
-    harmonics stay where the glottis put them. ``tilt_db`` adds that many dB per octave around
+    ``f / (formant * (f / 1 kHz) ** skew)`` instead of ``f``, and the frame is filtered by the ratio
+    of the two, so the harmonics stay where the glottis put them. ``skew`` moves the higher formants
+    further than the lower ones (or less, below 0): vocal tracts differ in shape, not only length,
+    so one talker's F1 and F2 do not scale alike. ``tilt_db`` adds that many dB per octave around
     1 kHz, the spread between breathy (steep) and pressed (flat) voices and between microphones.
-    The peak is not adjusted; `gain` does that at the end of `apply`.
+    ``breath_db`` adds noise shaped by each reshaped frame's envelope, that many dB below the
+    frame's power, as turbulent air through a glottis that does not quite close (drawn from
+    ``rng``). The peak is not adjusted; `gain` does that at the end of `apply`.
     """
-    if len(speech) < _VOICE_FFT or (formant == 1.0 and tilt_db == 0.0):
+    neutral = formant == 1.0 and tilt_db == 0.0 and skew == 0.0 and breath_db is None
+    if len(speech) < _VOICE_FFT or neutral:
         return _as_audio(speech)
+    if breath_db is not None and rng is None:
+        raise ValueError("breath noise needs a random generator")
     x = torch.from_numpy(_as_audio(speech)).double()
     window = torch.hann_window(_VOICE_FFT, dtype=x.dtype)
     spectrum = torch.stft(x, _VOICE_FFT, _VOICE_HOP, window=window, return_complex=True)  # (bins, frames)
     bins = spectrum.shape[0]
     envelope = _lpc_log_envelope(spectrum.abs() ** 2)
-    # The envelope at f / formant, linearly interpolated between bins; above the band, its last bin.
-    source = (torch.arange(bins, dtype=x.dtype) / formant).clamp(max=bins - 1)
+    hz = torch.arange(bins, dtype=x.dtype) * (SAMPLE_RATE / _VOICE_FFT)
+    octaves = torch.log2(hz.clamp_min(62.5) / 1000.0)  # from 1 kHz; the lowest bins as 62.5 Hz
+    # The envelope at the warped frequency, linearly interpolated between bins; above the band, its last bin.
+    source = (torch.arange(bins, dtype=x.dtype) / (formant * torch.exp2(skew * octaves))).clamp(max=bins - 1)
     below = source.floor().long().clamp(max=bins - 2)
     fraction = (source - below)[:, None]
     moved = envelope[below] * (1 - fraction) + envelope[below + 1] * fraction
-    hz = torch.arange(bins, dtype=x.dtype) * (SAMPLE_RATE / _VOICE_FFT)
-    tilt = tilt_db * torch.log2(hz.clamp_min(62.5) / 1000.0) * (math.log(10) / 20)
+    tilt = tilt_db * octaves * (math.log(10) / 20)
     limit = _VOICE_MAX_GAIN_DB * math.log(10) / 20
     log_gain = (moved - envelope + tilt[:, None]).clamp(-limit, limit)
-    out = torch.istft(spectrum * torch.exp(log_gain), _VOICE_FFT, _VOICE_HOP, window=window, length=len(x))
+    reshaped = spectrum * torch.exp(log_gain)
+    if breath_db is not None:
+        noise = torch.stft(torch.from_numpy(rng.standard_normal(len(x))), _VOICE_FFT, _VOICE_HOP,
+                           window=window, return_complex=True) * torch.exp(envelope + log_gain)
+        # Each frame's noise scaled to breath_db below that frame's speech; silence stays silent.
+        power = lambda s: (s.abs() ** 2).sum(dim=0)  # noqa: E731
+        reshaped = reshaped + noise * torch.sqrt(10 ** (breath_db / 10) * power(reshaped)
+                                                 / power(noise).clamp_min(1e-30))
+    out = torch.istft(reshaped, _VOICE_FFT, _VOICE_HOP, window=window, length=len(x))
     return _as_audio(out.numpy())
 
 
@@ -302,8 +348,9 @@ class Augmentation:
     gain_db: level change, dB (the result's peak is kept at most 0.99). lead_s, trail_s: silence
     added before and after the speech, seconds, so that a model hears pauses and learns that
     the noise floor between words is not speech (live captions listen to silence most of the time).
-    formant, tilt_db: the talker's vocal tract and voice quality (`reshape_voice`); 1.0 and 0.0
-    leave the synthesiser's voice as it is.
+    formant, tilt_db, skew, breath_db: the talker's vocal tract and voice quality (`reshape_voice`);
+    1.0, 0.0, 0.0 and None leave the synthesiser's voice as it is. vary: how far the talker's
+    pace drifts through the utterance (`vary_speed`), 0.0 for the synthesiser's steady one.
     """
 
     speed: float
@@ -317,6 +364,9 @@ class Augmentation:
     trail_s: float = 0.0
     formant: float = 1.0
     tilt_db: float = 0.0
+    skew: float = 0.0
+    breath_db: float | None = None
+    vary: float = 0.0
 
     def __post_init__(self):
         if self.noise not in (*NOISES, None):
@@ -329,7 +379,7 @@ class Augmentation:
         return asdict(self)
 
 
-def draw(rng: np.random.Generator, clean_fraction: float = 0.3, voices: bool = True) -> Augmentation:
+def draw(rng: np.random.Generator, clean_fraction: float = 0.3, version: int = VERSION) -> Augmentation:
     """A random recipe.
 
     With probability ``clean_fraction`` the utterance stays clean: speed 0.95-1.05 and gain
@@ -337,12 +387,15 @@ def draw(rng: np.random.Generator, clean_fraction: float = 0.3, voices: bool = T
     white 20%) at an SNR of 5-30 dB; reverberation with probability 0.3, RT60 0.2-0.8 s;
     telephone band with probability 0.1; codec with probability 0.1; gain -6..+6 dB. All ranges
     are uniform. Every recipe adds 0-0.6 s of silence before the speech and 0.1-0.8 s after it.
-    With ``voices``, clean or not, three utterances in four then get another talker's voice
+    From `VERSION` 2, clean or not, three utterances in four then get another talker's voice
     (`reshape_voice`): formants 0.85-1.18 times the synthesiser's (uniform in log, about the
-    spread between adults), tilted by -3..+3 dB per octave. These are drawn after the rest, so the
-    other fields are the same with or without them.
-    Values are rounded (speed and formant 0.01, dB 0.1, seconds 0.01) so the manifest reads well
-    and the recipe holds exactly what was applied.
+    spread between adults), tilted by -3..+3 dB per octave. From version 3, each of these with
+    probability one half: the formants skewed by -0.08..+0.08 (F3 moved up to 14% more or less
+    than F1), breath noise 24-6 dB below the voice, and a pace that drifts by 3-10% (`vary_speed`).
+    Each version's choices are drawn after the earlier versions', so the fields an earlier
+    version has are the same, for the same generator, whichever version draws.
+    Values are rounded (speed, formant and vary 0.01, skew 0.001, dB 0.1, seconds 0.01) so the
+    manifest reads well and the recipe holds exactly what was applied.
     """
     pads = {"lead_s": round(rng.uniform(0.0, 0.6), 2), "trail_s": round(rng.uniform(0.1, 0.8), 2)}
     if rng.random() < clean_fraction:
@@ -357,9 +410,16 @@ def draw(rng: np.random.Generator, clean_fraction: float = 0.3, voices: bool = T
         recipe = Augmentation(speed=speed, noise=noise, snr_db=snr_db, reverb_rt60=reverb_rt60,
                               telephone=bool(rng.random() < 0.1), codec=bool(rng.random() < 0.1),
                               gain_db=round(rng.uniform(-6.0, 6.0), 1), **pads)
-    if voices and rng.random() < 0.75:
+    if version >= 2 and rng.random() < 0.75:
         recipe = replace(recipe, formant=round(math.exp(rng.uniform(math.log(0.85), math.log(1.18))), 2),
                          tilt_db=round(rng.uniform(-3.0, 3.0), 1))
+    if version >= 3:
+        if rng.random() < 0.5:
+            recipe = replace(recipe, skew=round(rng.uniform(-0.08, 0.08), 3))
+        if rng.random() < 0.5:
+            recipe = replace(recipe, breath_db=round(rng.uniform(-24.0, -6.0), 1))
+        if rng.random() < 0.5:
+            recipe = replace(recipe, vary=round(rng.uniform(0.03, 0.1), 2))
     return recipe
 
 
@@ -367,7 +427,7 @@ def apply(speech: np.ndarray, recipe: Augmentation, rng: np.random.Generator,
           others: Sequence[np.ndarray] = ()) -> np.ndarray:
     """``speech`` augmented by ``recipe``, in physical order: speed, voice, room, noise, line, codec, gain.
 
-    The talker's rate and voice come first, then the room's reverberation, then noise in the
+    The talker's rate, its drift and voice come first, then the room's reverberation, then noise in the
     room, then the telephone line and the codec, then the recording level. Babble is made from
     ``others`` (pink noise if there are none). Silence is added first (the talker pauses), so
     the room and the noise fill it. The length is (len(speech) + pads)/speed; the peak is at
@@ -375,7 +435,8 @@ def apply(speech: np.ndarray, recipe: Augmentation, rng: np.random.Generator,
     """
     lead, trail = (int(round(s * SAMPLE_RATE)) for s in (recipe.lead_s, recipe.trail_s))
     x = perturb_speed(np.pad(_as_audio(speech), (lead, trail)), recipe.speed)
-    x = reshape_voice(x, recipe.formant, recipe.tilt_db)
+    x = vary_speed(x, recipe.vary, rng)
+    x = reshape_voice(x, recipe.formant, recipe.tilt_db, recipe.skew, recipe.breath_db, rng)
     if recipe.reverb_rt60 is not None:
         x = reverberate(x, room_impulse_response(rng, rt60=recipe.reverb_rt60))
     if recipe.noise is not None:

@@ -37,9 +37,8 @@ COLUMNS = ("path", "text", "engine", "voice", "speed", "pitch", "augmentation", 
 BABBLE_TALKERS = 24  # clean utterances, made once, that babble noise is mixed from
 
 
-AUGMENTATION = 2
-"""How training utterances are augmented: 1, the recording conditions (`augment.draw` without
-voices); 2, also another talker's vocal tract and voice quality (`augment.reshape_voice`)."""
+AUGMENTATION = augment.VERSION
+"""How a new corpus's training utterances are augmented (`augment.VERSION` lists what each adds)."""
 
 
 @dataclass(frozen=True)
@@ -73,7 +72,7 @@ class Planner:
     def __init__(self, seed: int, texts: list[str], voices: dict[str, list[str]], augmentation: int):
         self.seed, self.texts, self.voices = seed, texts, voices
         self.engines = sorted(voices)
-        self.reshape_voices = augmentation >= 2
+        self.augmentation = augmentation
 
     def plan(self, index: int) -> Plan:
         rng = np.random.default_rng([self.seed, index])
@@ -81,7 +80,7 @@ class Planner:
         voice = self.voices[engine][rng.integers(len(self.voices[engine]))]
         return Plan(index, self.texts[rng.integers(len(self.texts))], engine, voice,
                     round(float(rng.uniform(0.8, 1.25)), 3), round(float(rng.uniform(0.75, 1.3)), 3),
-                    augment.draw(rng, voices=self.reshape_voices))
+                    augment.draw(rng, version=self.augmentation))
 
 
 TEST_SETS = {
