@@ -331,9 +331,9 @@ def reshape_voice(speech: np.ndarray, formant: float, tilt_db: float, skew: floa
         noise = torch.stft(torch.from_numpy(rng.standard_normal(len(x))), _VOICE_FFT, _VOICE_HOP,
                            window=window, return_complex=True) * torch.exp(envelope + log_gain)
         # Each frame's noise scaled to breath_db below that frame's speech; silence stays silent.
-        power = lambda s: (s.abs() ** 2).sum(dim=0)  # noqa: E731
-        reshaped = reshaped + noise * torch.sqrt(10 ** (breath_db / 10) * power(reshaped)
-                                                 / power(noise).clamp_min(1e-30))
+        speech_power = (reshaped.abs() ** 2).sum(dim=0)
+        noise_power = (noise.abs() ** 2).sum(dim=0).clamp_min(1e-30)
+        reshaped = reshaped + noise * torch.sqrt(10 ** (breath_db / 10) * speech_power / noise_power)
     out = torch.istft(reshaped, _VOICE_FFT, _VOICE_HOP, window=window, length=len(x))
     return _as_audio(out.numpy())
 
