@@ -108,7 +108,7 @@ def test_a_corpus_made_by_an_earlier_version_is_extended_as_that_version(made, c
     assert synth(vivavoce, out, 0.01, "--resume").returncode == 0
 
     added = [json.loads(r["augmentation"]) for r in rows(out)[before:]]
-    assert added and all(r.get(name, default) == default for r in added for name, default in defaults.items())
+    assert added and all(r[name] == default for r in added for name, default in defaults.items())
     assert json.loads((out / SETTINGS).read_text()).get("augmentation", 1) == (version or 1)
     assert [r["text"] for r in rows(out)] == [r["text"] for r in rows(corpus)][: len(rows(out))]
 

@@ -37,10 +37,6 @@ COLUMNS = ("path", "text", "engine", "voice", "speed", "pitch", "augmentation", 
 BABBLE_TALKERS = 24  # clean utterances, made once, that babble noise is mixed from
 
 
-AUGMENTATION = augment.VERSION
-"""How a new corpus's training utterances are augmented (`augment.VERSION` lists what each adds)."""
-
-
 @dataclass(frozen=True)
 class SynthConfig:
     out: str
@@ -160,7 +156,7 @@ def read_manifest(out: Path) -> tuple[int, float, int]:
 
 
 def _check_settings(out: Path, config: SynthConfig, resume: bool) -> int:
-    """Check ``out`` against ``config`` (recording the settings in a new corpus); the corpus's `AUGMENTATION`.
+    """Check ``out`` against ``config``, recording the settings in a new corpus; its augmentation version.
 
     A corpus keeps the augmentation it was started with, so that one extended by a later version
     of this module is still one sequence; corpora made before the version was recorded are 1.
@@ -178,8 +174,8 @@ def _check_settings(out: Path, config: SynthConfig, resume: bool) -> int:
                                 "use the same ones to extend it, or another --out")
         return int(previous.get("augmentation", 1))
     out.mkdir(parents=True, exist_ok=True)
-    saved.write_text(json.dumps({**recorded, "augmentation": AUGMENTATION}, indent=2) + "\n")
-    return AUGMENTATION
+    saved.write_text(json.dumps({**recorded, "augmentation": augment.VERSION}, indent=2) + "\n")
+    return augment.VERSION
 
 
 def synthesise(config: SynthConfig, resume: bool, notice: Callable[[str], None],
