@@ -22,6 +22,7 @@ models and left our small ones on the CTC all-blank plateau three times longer
 (measured on the over-fitting test).
 """
 
+import copy
 import math
 from dataclasses import replace
 from typing import NamedTuple
@@ -423,4 +424,36 @@ def with_heads(model: Wav2Vec2, quantizer: bool, vocab_size: int, dropout: float
     target = new.state_dict()
     shared = {k: v for k, v in model.state_dict().items() if k in target and v.shape == target[k].shape}
     new.load_state_dict(shared, strict=False)
+    return new
+
+
+def deepened(model: Wav2Vec2, extra: int) -> Wav2Vec2:
+    """The same network with ``extra`` more Transformer layers that start out doing nothing.
+
+    Each new layer is a copy of an existing one, placed right after it, with the output
+    projections of its attention and feed-forward blocks set to zero: in the pre-norm
+    arrangement both blocks only add to the residual stream, so the deeper network computes
+    exactly what the shallower one did, and training grows the new layers from there (their
+    input projections start from features the copied layer already uses). The copies are
+    spread evenly over the depth. A post-norm layer normalises its own output, so it cannot
+    start as the identity; only pre-norm models can be deepened.
+    """
+    if not model.arch.pre_norm:
+        raise ValueError("only a pre-norm (stable layer norm) model can be given more layers")
+    if extra < 1:
+        raise ValueError(f"extra layers must be at least 1, not {extra}")
+    new = copy.deepcopy(model)
+    layers = list(new.transformer.layers)
+    twins = [i * len(layers) // extra for i in range(extra)]  # the layers copied, spread evenly
+    grown = []
+    for index, layer in enumerate(layers):
+        grown.append(layer)
+        for _ in range(twins.count(index)):
+            twin = copy.deepcopy(layer)
+            for projection in (twin.attention.out, twin.feed_forward.outer):
+                nn.init.zeros_(projection.weight)
+                nn.init.zeros_(projection.bias)
+            grown.append(twin)
+    new.arch = replace(model.arch, num_layers=len(grown))
+    new.transformer.layers = nn.ModuleList(grown)
     return new

@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from engine.model import Wav2Vec2, with_heads
+from engine.model import Wav2Vec2, deepened, with_heads
 from engine.presets import PRESETS, preset
 
 
@@ -138,3 +138,37 @@ def test_fine_tuning_heads_keep_the_weights_and_can_change_the_dropout():
     kept.load_state_dict(tuned.state_dict())
     kept.eval()
     assert torch.equal(tuned(x).context, kept(x).context)  # dropout changes training only
+
+
+def test_a_deepened_model_computes_exactly_what_it_did_and_its_new_layers_can_learn():
+    net = model(pre_norm=True, num_layers=3, dropout=0.0, attention_dropout=0.0)
+    deeper = deepened(net, 4).eval()
+    x = torch.randn(2, 12000)
+
+    assert deeper.arch.num_layers == len(deeper.transformer.layers) == 7
+    with torch.no_grad():
+        assert torch.equal(deeper.ctc_logits(x), net.ctc_logits(x))
+    # Spread evenly: old layer 0 gets two copies, 1 and 2 one each, each right after its original.
+    old, new = net.transformer.layers, deeper.transformer.layers
+    copied = [0, 0, 0, 1, 1, 2, 2]
+    zeroed = [False, True, True, False, True, False, True]
+    for layer, source, zero in zip(new, copied, zeroed):
+        assert torch.equal(layer.attention.qkv.weight, old[source].attention.qkv.weight)
+        assert torch.equal(layer.feed_forward.inner.weight, old[source].feed_forward.inner.weight)
+        outputs = (layer.attention.out.weight, layer.feed_forward.outer.weight)
+        assert all(bool((w == 0).all()) == zero for w in outputs)
+    # The original is untouched, and the zeroed projections get gradients: training grows them.
+    assert not any((layer.attention.out.weight == 0).all() for layer in old)
+    deeper.train()
+    deeper.ctc_logits(x).logsumexp(-1).sum().backward()
+    for layer, zero in zip(new, zeroed):
+        if zero:
+            assert layer.attention.out.weight.grad.abs().sum() > 0
+            assert layer.feed_forward.outer.weight.grad.abs().sum() > 0
+
+
+def test_only_pre_norm_models_can_be_deepened():
+    with pytest.raises(ValueError, match="pre-norm"):
+        deepened(model(pre_norm=False), 1)
+    with pytest.raises(ValueError, match="at least 1"):
+        deepened(model(pre_norm=True), 0)

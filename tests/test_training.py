@@ -7,6 +7,7 @@ import subprocess
 import time
 
 import pytest
+import soundfile
 import torch
 from safetensors.torch import load_file
 
@@ -14,6 +15,9 @@ from conftest import VIVAVOCE, speak
 from engine.model import Wav2Vec2
 from engine.modelfolder import ModelConfig, save_model_folder
 from engine.presets import preset
+from engine.store import load_model
+from engine.text import TextRules
+from training.finetune import build_vocabulary
 from training.metrics import character_error_rate
 from training.events import Events
 from training.schedule import budget_step, budget_steps, warmup_linear_decay
@@ -235,6 +239,37 @@ def test_finetuning_validates_its_last_step_too(vivavoce, speech_folder, random_
 
     assert result.returncode == 0, result.stderr
     assert [e["step"] for e in events(log) if e["event"] == "evaluation"] == [3, 6, 7]
+
+
+def test_finetuning_can_add_layers_that_start_as_the_identity(vivavoce, speech_folder, tmp_path):
+    # A pre-norm CTC model, made deeper by two layers and trained at a learning rate of zero,
+    # computes exactly what it did: the new layers begin as the identity, in the saved folder too.
+    torch.manual_seed(0)
+    vocabulary = build_vocabulary(SENTENCES)
+    arch = preset("test", pre_norm=True, quantizer=False, vocab_size=len(vocabulary))
+    shallow = save_model_folder(Wav2Vec2(arch), ModelConfig("ctc", arch, vocabulary, TextRules("lower")),
+                                tmp_path / "shallow", card="# shallow\n")
+
+    result = vivavoce("train", "finetune", "--data", speech_folder, "--init", shallow, "--out",
+                      tmp_path / "deeper", "--add-layers", "2", "--max-steps", "2", "--learning-rate", "0",
+                      "--freeze-transformer-steps", "0", "--mask-prob", "0", "--channel-mask-prob", "0",
+                      "--valid-fraction", "0", "--batch-seconds", "10", "--workers", "0")
+
+    assert result.returncode == 0, result.stderr
+    before, after = load_model(str(shallow)), load_model(str(tmp_path / "deeper"))
+    assert (before.model.arch.num_layers, after.model.arch.num_layers) == (2, 4)
+    audio = torch.from_numpy(soundfile.read(speech_folder / "s00.wav", dtype="float32")[0])[None]
+    with torch.no_grad():
+        assert torch.equal(before.model.eval().ctc_logits(audio), after.model.eval().ctc_logits(audio))
+
+
+def test_only_a_pre_norm_model_can_be_given_layers(vivavoce, speech_folder, random_pretrained, tmp_path):
+    result = vivavoce("train", "finetune", "--data", speech_folder, "--init", random_pretrained, "--out",
+                      tmp_path / "deeper", "--add-layers", "1", "--workers", "0")
+
+    assert result.returncode == 2
+    assert "--add-layers" in result.stderr and "post-norm" in result.stderr and str(random_pretrained) in result.stderr
+    assert not (tmp_path / "deeper").exists()
 
 
 def test_too_little_data_is_refused_with_the_reason(vivavoce, speech_folder, tmp_path):

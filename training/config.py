@@ -75,6 +75,9 @@ class FinetuneConfig(Common):
     channel_mask_prob: float = 0.25
     channel_mask_span: int = 64
     dropout: float = -1.0  # hidden and attention dropout while fine-tuning; negative: the model's own
+    # Transformer layers added to the model it starts from, each beginning as the identity
+    # (engine.model.deepened): a trained model made deeper without losing what it knows.
+    add_layers: int = 0
     eval_every: int = 0  # steps between validations; 0: once per epoch
     patience: int = 10  # validations without improvement before stopping early
     valid_fraction: float = 0.1

@@ -18,7 +18,7 @@ from torch import nn
 
 from engine.decode import best_path, decode_words
 from engine.errors import VivavoceError
-from engine.model import Wav2Vec2, with_heads
+from engine.model import Wav2Vec2, deepened, with_heads
 from engine.modelfolder import ModelConfig, save_model_folder
 from engine.store import load_model
 from engine.text import TextRules, Vocabulary
@@ -96,6 +96,18 @@ def prepare_data(config: FinetuneConfig, text: TextRules, warnings: list[str]):
     return utterances
 
 
+def grown(model: Wav2Vec2, config: FinetuneConfig) -> Wav2Vec2:
+    """The model to fine-tune: the one loaded, with --add-layers more Transformer layers."""
+    if config.add_layers < 0:
+        raise VivavoceError(f"--add-layers {config.add_layers}: give a number of layers, 0 or more")
+    if not config.add_layers:
+        return model
+    if not model.arch.pre_norm:
+        raise VivavoceError(f"--add-layers: {config.init} normalises after each layer (post-norm), so new "
+                            "layers cannot start as the identity; only pre-norm models can be deepened")
+    return deepened(model, config.add_layers)
+
+
 def keeps_vocabulary(loaded) -> bool:
     """A model that already writes text keeps its vocabulary and text rules (adapting it to a voice)."""
     return loaded.config.kind in ("ctc", "phoneme")
@@ -111,7 +123,7 @@ def finetune(config: FinetuneConfig, resume: bool, command: str) -> tuple[str, P
     text = loaded.config.text if kept else TextRules("lower")
     utterances = prepare_data(config, text, warnings)
     vocabulary = loaded.config.vocabulary if kept else build_vocabulary([u.text for u in utterances])
-    model = with_heads(loaded.model, quantizer=False, vocab_size=len(vocabulary),
+    model = with_heads(grown(loaded.model, config), quantizer=False, vocab_size=len(vocabulary),
                        dropout=config.dropout if config.dropout >= 0 else None)
     encodable = [u for u in utterances if encode(u.text, vocabulary) is not None]
     if len(encodable) < len(utterances):
