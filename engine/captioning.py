@@ -153,9 +153,11 @@ class Session:
                 self.heard += len(samples) / SAMPLE_RATE
                 if self.on_level:
                     self.on_level(float(np.sqrt(np.mean(np.square(samples, dtype=np.float64)))))
-                if paused():
+                if paused() and getattr(self.source, "live", True):
                     was_paused = self._pause(streaming, was_paused)
                     continue
+                # (A file paused while this block was being read keeps it: the pause takes hold
+                # at the top of the loop, after it, so that no audio of the file is skipped.)
                 if was_paused:
                     streaming, was_paused = self._resume(len(samples)), False
                 self._emit(streaming.feed(samples))

@@ -3,6 +3,7 @@
 import os
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -69,3 +70,51 @@ def test_live_captions_load_torch_with_threads_that_sleep_while_they_wait(traine
     assert result.returncode == 0, result.stderr[-2000:]
     assert result.stdout.splitlines()[-1] == f"policy when torch loaded: {chosen or 'PASSIVE'}"
     assert "] " in result.stdout  # the captions came
+
+
+def test_a_file_paused_while_a_block_is_being_read_loses_none_of_it(trained_model, monkeypatch):
+    # The pause may come while the reader waits for real time to reach the next block (it spends
+    # most of its time there): that block is still recognised, then the file waits, and on resume
+    # every sample of the file has reached the recogniser exactly once.
+    import threading
+
+    from engine import captioning
+    from engine.audio import SAMPLE_RATE, load_audio
+    from engine.device import resolve_device
+    from engine.recognizer import Recognizer
+    from engine.store import load_model
+    from engine.stream import StreamingRecognizer
+
+    folder, clips = trained_model
+    clip = next(iter(clips))
+    paused, fed, finals = threading.Event(), [], []
+    read, feed = captioning.FileSource.read, StreamingRecognizer.feed
+
+    def read_and_pause(self, timeout=None):
+        if self.position == SAMPLE_RATE:  # pause pressed while the block after 1 s is read
+            paused.set()
+        return read(self, timeout)
+
+    def counted(self, samples):
+        fed.append(len(samples))
+        return feed(self, samples)
+
+    monkeypatch.setattr(captioning.FileSource, "read", read_and_pause)
+    monkeypatch.setattr(StreamingRecognizer, "feed", counted)
+    recognizer = Recognizer(load_model(str(folder)), resolve_device("cpu"))
+    session = captioning.Session(captioning.FileSource(str(clip), realtime=False),
+                                 lambda: StreamingRecognizer(recognizer),
+                                 lambda event: finals.append(event.text) if event.kind == "final" else None,
+                                 lambda warning: None)
+    worker = threading.Thread(target=session.run, args=(lambda: False, paused.is_set))
+    worker.start()
+    assert paused.wait(30)
+    time.sleep(0.5)
+    held = sum(fed)
+    assert held == SAMPLE_RATE + 1600  # read up to 1 s, and the block being read then
+    paused.clear()
+    worker.join(60)
+
+    assert not worker.is_alive()
+    assert sum(fed) == len(load_audio(clip))
+    assert len(finals) >= 2 and all(finals), finals  # one made final at the pause, more after it
