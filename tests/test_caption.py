@@ -109,9 +109,13 @@ def test_a_file_paused_while_a_block_is_being_read_loses_none_of_it(trained_mode
     worker = threading.Thread(target=session.run, args=(lambda: False, paused.is_set))
     worker.start()
     assert paused.wait(30)
-    time.sleep(0.5)
+    deadline = time.monotonic() + 60
+    while not finals:  # the caption in progress is made final once the pause has taken hold
+        assert time.monotonic() < deadline, "no final caption at the pause"
+        time.sleep(0.05)
     held = sum(fed)
-    assert held == SAMPLE_RATE + 1600  # read up to 1 s, and the block being read then
+    time.sleep(0.5)
+    assert sum(fed) == held == SAMPLE_RATE + 1600  # up to 1 s, and the block being read then; no more
     paused.clear()
     worker.join(60)
 
