@@ -5,14 +5,15 @@ import math
 from pathlib import Path
 
 from PySide6.QtCore import QCoreApplication, Qt, QTimer, Slot
-from PySide6.QtGui import QAccessible, QAccessibleAnnouncementEvent, QAction, QKeySequence
-from PySide6.QtWidgets import (QComboBox, QDockWidget, QFileDialog, QFrame, QHBoxLayout, QLabel,
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import (QComboBox, QDockWidget, QFileDialog, QHBoxLayout, QLabel,
                                QLineEdit, QMainWindow, QMessageBox, QProgressBar, QPushButton,
                                QVBoxLayout, QWidget)
 
 from engine.errors import VivavoceError
 from engine.transcripts import Line
 
+from .banner import MessageBanner
 from .captions import CaptionView
 from .overlay import CaptionOverlay
 from .settings import Settings
@@ -30,36 +31,6 @@ SOURCE_LABELS = {"mic": "Microphone", "system": "System sound", "file": "Audio f
 AUDIO_FILES = "Audio files (*.wav *.flac *.ogg *.mp3);;All files (*)"
 
 
-class MessageBanner(QFrame):
-    """A message across the top of the window that does not block anything: what went wrong, what to do."""
-
-    COLORS = {"error": "rgba(220, 40, 40, 60)", "warning": "rgba(230, 160, 0, 60)", "info": "rgba(40, 120, 220, 50)"}
-
-    def __init__(self, parent: QWidget | None = None):
-        super().__init__(parent)
-        self.setObjectName("banner")
-        self.text = QLabel()
-        self.text.setWordWrap(True)
-        self.text.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.dismiss = QPushButton("&Dismiss")
-        self.dismiss.setAccessibleDescription("Hide this message")
-        layout = QHBoxLayout(self)
-        layout.addWidget(self.text, 1)
-        layout.addWidget(self.dismiss)
-        self.dismiss.clicked.connect(self.hide)
-        self.setAccessibleName("Message")
-        self.kind = "info"
-        self.hide()
-
-    def show_message(self, text: str, kind: str = "error") -> None:
-        self.kind = kind
-        self.text.setText(text)
-        self.setAccessibleDescription(text)
-        self.setStyleSheet(f"#banner {{ background: {self.COLORS[kind]}; border-radius: 6px; }}")
-        self.show()
-        QAccessible.updateAccessibility(QAccessibleAnnouncementEvent(self, text))
-
-
 class MainWindow(QMainWindow):
     def __init__(self, settings: Settings | None = None, model: str | None = None, compute: str = "auto"):
         super().__init__()
@@ -68,6 +39,7 @@ class MainWindow(QMainWindow):
         self.worker: CaptionWorker | None = None
         self.thread: CaptionThread | None = None
         self.style_dialog: StyleDialog | None = None
+        self.training_window = None  # made when first opened
         self.setWindowTitle("Vivavoce")
         self.setAccessibleName("Vivavoce live captions")
         # Python's cyclic garbage collector runs in whichever thread happens to allocate; in the
@@ -256,6 +228,10 @@ class MainWindow(QMainWindow):
         self._action(transcript, "&Copy", ["Ctrl+Shift+C"], self.transcript.copy)
         self._action(transcript, "&Export…", ["Ctrl+E"], self.transcript.ask_export)
         self._action(transcript, "&Open an earlier transcript…", ["Ctrl+O"], self._open_transcript)
+
+        training = menus.addMenu("T&raining")
+        self._action(training, "&Train a model…", ["Ctrl+Shift+R"], self.show_training,
+                     tip="Fine-tune or pretrain a model on your own recordings")
 
         help_menu = menus.addMenu("&Help")
         self._action(help_menu, "&Keyboard shortcuts", ["F1"], self._show_shortcuts)
@@ -501,6 +477,21 @@ class MainWindow(QMainWindow):
         self.overlay.set_dock(dock)
         self.show_overlay(True)
 
+    def show_training(self) -> None:
+        from .training_window import TrainingWindow
+
+        if self.training_window is None:
+            self.training_window = TrainingWindow(self.settings, self)
+            self.training_window.model_ready.connect(self._on_model_trained)
+        self.training_window.show()
+        self.training_window.raise_()
+        self.training_window.activateWindow()
+
+    def _on_model_trained(self, name: str) -> None:
+        if self.lists_ready:
+            self.fill_models(self.model_box.currentData())
+        self.statusBar().showMessage(f"{name} is in the Model list", 10000)
+
     def _find(self) -> None:
         self.transcript_dock.show()
         self.transcript.search.setFocus()
@@ -582,6 +573,9 @@ class MainWindow(QMainWindow):
             # flushed at the stop, is queued to this thread: deliver it, to the transcript too.
             self.thread.wait(STOP_WAIT_MS)
             QCoreApplication.sendPostedEvents()
+        if self.training_window is not None:
+            self.training_window.shut_down()  # a run saves itself to resume next time
+            self.training_window.close()
         self.overlay.close()
         self.gc_timer.stop()
         gc.collect()

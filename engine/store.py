@@ -110,18 +110,24 @@ def load_model(spec: str | None) -> LoadedModel:
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 
 
+def check_name(name: str, setting: str = "--name") -> None:
+    """Raise ModelError unless ``name`` can name an installed model that is not installed yet."""
+    if not _NAME.match(name):
+        raise ModelError(f"{setting} {name!r}: use letters, digits, '.', '_' and '-' (at most 64)")
+    target = models_dir() / name
+    if target.exists():
+        raise ModelError(f"a model named {name!r} is already installed ({target}); "
+                         f"remove it first or choose another {setting}")
+
+
 def import_model(source: str, name: str | None = None) -> ModelEntry:
     """Install the model at ``source`` into the store under ``name`` (default: the folder's name)."""
     path = Path(source).expanduser()
     if not path.is_dir():
         raise ModelError(f"{source}: no such model folder")
     name = name or path.resolve().name
-    if not _NAME.match(name):
-        raise ModelError(f"--name {name!r}: use letters, digits, '.', '_' and '-' (at most 64)")
+    check_name(name)
     target = models_dir() / name
-    if target.exists():
-        raise ModelError(f"a model named {name!r} is already installed ({target}); "
-                         f"remove it first or choose another --name")
     loaded = load_model(str(path))
     loaded.config.name = name
     card_file = path / CARD
@@ -133,6 +139,22 @@ def import_model(source: str, name: str | None = None) -> ModelEntry:
     save_model_folder(loaded.model, loaded.config, target, card,
                       language_model=path / settings.file if settings else None)
     return ModelEntry(name, target, loaded.config, bundled=False)
+
+
+def install_folder(folder: Path, name: str) -> Path:
+    """Move the finished Vivavoce model folder ``folder`` (on the same disk as the store, such as a
+    training run in the user's data folder) into the store as ``name``: one rename, so the model
+    list never sees it half there."""
+    check_name(name, "name")
+    if not is_model_folder(folder):
+        raise ModelError(f"{folder}: not a finished model folder ({CONFIG} is missing)")
+    target = models_dir() / name
+    target.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        os.rename(folder, target)
+    except OSError as error:
+        raise ModelError(f"{folder}: could not be moved to {target} ({error.strerror or error})") from None
+    return target
 
 
 def remove_model(name: str) -> Path:

@@ -1,0 +1,117 @@
+"""A training run in a child process, followed through the events file it writes.
+
+The app never trains in its own process: training would compete with the
+captions for the interpreter, and a crash in it would take the window down.
+The child is the same program with the `train` command (the frozen app's own
+executable, or this Python with `-m training`), and it reports through its
+JSON-lines events file (training/events.py), read here as it grows.
+"""
+
+import sys
+
+from PySide6.QtCore import QObject, QProcess, QProcessEnvironment, QTimer, Signal
+
+from training.events import EventReader, RunRecord
+
+POLL_MS = 250
+STOPPED = 130  # the exit code of a run stopped by a signal, after it has saved its checkpoint
+CRASHED = -1  # killed, crashed, or never started: see error_line()
+
+
+def training_program() -> tuple[str, list[str]]:
+    """The program, and its first arguments, that run ``vivavoce train``."""
+    if getattr(sys, "frozen", False):  # PyInstaller: the app's own executable takes the CLI's commands
+        return sys.executable, ["train"]
+    return sys.executable, ["-m", "training"]
+
+
+class TrainingRun(QObject):
+    """``vivavoce train STAGE ARGUMENTS`` in a child process; ``record`` says where it stands."""
+
+    changed = Signal()  # new events arrived: see .record
+    output = Signal(str)  # a line the child printed (its settings, warnings, errors)
+    finished = Signal(int)  # its exit code: 0 done, STOPPED saved to resume, 2 a user error, CRASHED
+
+    def __init__(self, stage: str, arguments: list[str], events: str, parent: QObject | None = None):
+        super().__init__(parent)
+        self.stage = stage
+        self.arguments = arguments
+        self.reader = EventReader(events)
+        self.record = RunRecord()
+        self.lines: list[str] = []
+        self.start_error = ""
+        self._rest = ""
+        self.process = QProcess(self)
+        self.process.setProcessChannelMode(QProcess.ProcessChannelMode.MergedChannels)
+        environment = QProcessEnvironment.systemEnvironment()
+        environment.insert("PYTHONUNBUFFERED", "1")  # its lines arrive as they are printed
+        self.process.setProcessEnvironment(environment)
+        self.process.readyReadStandardOutput.connect(self._read_output)
+        self.process.finished.connect(self._on_finished)
+        self.process.errorOccurred.connect(self._on_error)
+        self.timer = QTimer(self)
+        self.timer.setInterval(POLL_MS)
+        self.timer.timeout.connect(self.poll)
+
+    def start(self) -> None:
+        program, first = training_program()
+        self.process.start(program, [*first, self.stage, *self.arguments])
+        self.timer.start()
+
+    @property
+    def running(self) -> bool:
+        return self.process.state() != QProcess.ProcessState.NotRunning
+
+    def stop(self) -> None:
+        """Ask the run to stop: it saves a checkpoint at the end of the step it is in, then exits."""
+        if self.running:
+            if sys.platform == "win32":  # no SIGTERM there; the run is lost back to its last checkpoint
+                self.process.kill()
+            else:
+                self.process.terminate()
+
+    def wait(self, milliseconds: int) -> bool:
+        """Block until the child has exited (True) or ``milliseconds`` have passed."""
+        done = self.process.waitForFinished(milliseconds)
+        self.poll()
+        return done or not self.running
+
+    def poll(self) -> None:
+        events = self.reader.read()
+        for event in events:
+            self.record.add(event)
+        if events:
+            self.changed.emit()
+
+    def error_line(self) -> str:
+        """What went wrong, in one line: the run's error event, else the last error it printed."""
+        if self.start_error:
+            return self.start_error
+        if self.record.error:
+            return self.record.error
+        prefix = "vivavoce: error: "
+        for line in reversed(self.lines):
+            if line.startswith(prefix):
+                return line[len(prefix):]
+        return ""
+
+    def _read_output(self) -> None:
+        text = self._rest + bytes(self.process.readAllStandardOutput()).decode("utf-8", "replace")
+        *lines, self._rest = text.replace("\r", "\n").split("\n")
+        for line in lines:
+            if line.strip():
+                self.lines.append(line)
+                self.output.emit(line)
+
+    def _on_finished(self, code: int, status: QProcess.ExitStatus) -> None:
+        self.timer.stop()
+        self._read_output()
+        self.poll()
+        self.finished.emit(CRASHED if status == QProcess.ExitStatus.CrashExit else code)
+
+    def _on_error(self, error: QProcess.ProcessError) -> None:
+        if error == QProcess.ProcessError.FailedToStart:
+            program, _ = training_program()
+            self.start_error = f"{program}: the training program could not be started ({self.process.errorString()})"
+            self.timer.stop()
+            self.finished.emit(CRASHED)
