@@ -7,6 +7,7 @@ executable, or this Python with `-m training`), and it reports through its
 JSON-lines events file (training/events.py), read here as it grows.
 """
 
+import os
 import sys
 
 from PySide6.QtCore import QObject, QProcess, QProcessEnvironment, QTimer, Signal
@@ -16,6 +17,7 @@ from training.events import EventReader, RunRecord
 POLL_MS = 250
 STOPPED = 130  # the exit code of a run stopped by a signal, after it has saved its checkpoint
 CRASHED = -1  # killed, crashed, or never started: see error_line()
+NICENESS = 10  # training yields the CPU to live captions (and to everything else the user does)
 
 
 def training_program() -> tuple[str, list[str]]:
@@ -56,6 +58,16 @@ class TrainingRun(QObject):
     def start(self) -> None:
         program, first = training_program()
         self.process.start(program, [*first, self.stage, *self.arguments])
+        if not self.process.waitForStarted(10_000):
+            return  # errorOccurred has reported why
+        if hasattr(os, "setpriority"):
+            # At once, before the child loads torch and starts its threads and data workers, which
+            # inherit the priority. Lowering a priority needs no permission.
+            try:
+                os.setpriority(os.PRIO_PROCESS, self.process.processId(),
+                               min(os.getpriority(os.PRIO_PROCESS, 0) + NICENESS, 19))
+            except OSError:  # it has already exited
+                pass
         self.timer.start()
 
     @property

@@ -32,7 +32,6 @@ SIZES = {
     "small": "A new small model: 16.9 M parameters",
     "base": "A new BASE model: 95.0 M parameters, as wav2vec 2.0 BASE (needs a GPU)",
 }
-STAGES = {"finetune": "fine-tune", "pretrain": "pretrain"}
 LOG_LINES = 5000
 SHUT_DOWN_MS = 120_000  # closing the app waits this long at most for a run to save its checkpoint
 
@@ -288,7 +287,7 @@ class TrainingWindow(QWidget):
 
     def _show_saved(self, run: Path) -> None:
         record, values = saved_record(run), saved_settings(run)
-        if record.stage in STAGES:
+        if record.stage in ("finetune", "pretrain"):
             (self.pretrain_radio if record.stage == "pretrain" else self.finetune_radio).setChecked(True)
         self.data_edit.setText(values.get("data", ""))
         self.minutes_spin.setValue(round(values.get("max_minutes", 0)))
@@ -459,9 +458,11 @@ class TrainingWindow(QWidget):
                               "press Resume to go on.", "info")
         elif self.stopping:
             self.state_label.setText("Stopped")
+            self._clear_away(folder)
             self.show_message(f"{name} was stopped before its first step, so there is nothing to resume.", "info")
         else:
             self.state_label.setText("Stopped by an error")
+            self._clear_away(folder)
             line = run.error_line()
             if not line:
                 last = run.lines[-1] if run.lines else "no output"
@@ -471,6 +472,15 @@ class TrainingWindow(QWidget):
         self.stopping = False
         self.fill_names()
         self._update_controls()
+
+    @staticmethod
+    def _clear_away(run: Path) -> None:
+        """Remove a run that ended before it saved anything (no checkpoint, no model), so that
+        starting again under its name, the problem put right, just works."""
+        from engine.modelfolder import WEIGHTS
+
+        if not checkpoint_file(run).is_file() and not (run / WEIGHTS).is_file():
+            shutil.rmtree(run, ignore_errors=True)
 
     def _install(self, folder: Path, name: str, record: RunRecord) -> None:
         from engine.store import install_folder
@@ -485,12 +495,14 @@ class TrainingWindow(QWidget):
         checkpoint_file(installed).unlink(missing_ok=True)
         best = record.done.get("best_cer")
         result = f", best validation CER {100 * best:.1f}%" if isinstance(best, (int, float)) else ""
-        self.state_label.setText(f"Trained {name}: {record.step:,} steps{result}")
+        early = " (stopped early: validation stopped improving)" if record.done.get("outcome") == "stopped early" else ""
+        self.state_label.setText(f"Trained {name}: {record.step:,} steps{early}{result}")
         if record.stage == "pretrain":
             self.show_message(f"{name} is pretrained. Fine-tune it on recordings with transcripts (choose it under "
                               "Start from) before it can caption.", "info")
         else:
             self.show_message(f"{name} is ready: choose it in the Model list of the caption window.", "info")
+        self.fill_starts()
         self.model_ready.emit(name)
 
     def _update_controls(self) -> None:
@@ -523,6 +535,13 @@ class TrainingWindow(QWidget):
             self.restoreGeometry(geometry)
         else:
             self.resize(920, 760)
+
+    def showEvent(self, event) -> None:
+        """The lists as they are now: models may have been installed since the window was last open."""
+        super().showEvent(event)
+        if not self.running:
+            self.fill_starts()
+            self.fill_names()
 
     def closeEvent(self, event) -> None:
         """Closing hides the window; a run goes on (the Training menu brings it back)."""

@@ -1,11 +1,13 @@
-"""The README's screenshots: the main window captioning speech, and the overlay over another window.
+"""The README's screenshots: the main window captioning speech, the overlay over another window, and
+the training window fine-tuning a model.
 
 Needs a real X server (Xvfb will do) and flite or espeak-ng for the speech:
 
     xvfb-run -s "-screen 0 1600x900x24" .venv/bin/python packaging/screenshots.py [--model NAME]
 
 It captions the speech with the model, at the pace of real time, exactly as a
-user would see it, and writes packaging/screenshots/{main-window,overlay}.png.
+user would see it, then fine-tunes the model for a minute on a few sentences
+that espeak-ng reads, and writes packaging/screenshots/{main-window,overlay,training}.png.
 """
 
 import argparse
@@ -59,6 +61,50 @@ def meeting_window():
     return window
 
 
+TRAINING_SENTENCES = [
+    "please send the report before lunch", "the meeting moved to half past three",
+    "we need two more people for the project", "can you share your screen with everyone",
+    "the budget was approved on monday", "let us start with the first item on the list",
+    "i will write the summary after the call", "the new office opens next spring",
+    "thank you all for your hard work", "does anyone have questions about the plan",
+    "the server went down for an hour last night", "we should ask the customer what they think",
+]
+
+
+def training_shot(app, tmp: Path, model: str | None, out: Path) -> None:
+    """The training window halfway through a real fine-tuning run of ``model`` on espeak-ng speech."""
+    from app.settings import Settings
+    from app.training_window import TrainingWindow
+
+    data = tmp / "recordings"
+    data.mkdir()
+    for i, text in enumerate(TRAINING_SENTENCES * 2):
+        voice = ("en-us", "en-gb", "en-us+f3", "en-gb-x-rp")[i % 4]
+        subprocess.run(["espeak-ng", "-v", voice, "-s", str(140 + 4 * (i % 9)), "-w", str(data / f"{i:02}.wav"),
+                        text], check=True)
+        (data / f"{i:02}.txt").write_text(text + "\n")
+    settings = tmp / "quick.toml"
+    settings.write_text("batch_seconds = 20.0\nworkers = 0\nlog_every = 1\nfreeze_transformer_steps = 0\n"
+                        "learning_rate = 0.0003\nvalid_fraction = 0.2\neval_every = 8\npatience = 1000\n")
+    window = TrainingWindow(Settings(tmp / "training.ini"))
+    window.resize(980, 820)
+    window.move(60, 40)
+    window.show()
+    window.data_edit.setText(str(data))
+    window.config_edit.setText(str(settings))
+    window.init_box.setCurrentIndex(max(0, window.init_box.findData(f"init:{model or 'default'}")))
+    window.name_box.setEditText("meeting-voices")
+    window.minutes_spin.setValue(10)
+    window.steps_spin.setValue(64)
+    window.start()
+    wait(app, 600, lambda: not window.running or len(window.plot.evaluations) >= 4)
+    wait(app, 1.5)
+    window.grab().save(str(out / "training.png"))
+    window.stop()
+    wait(app, 120, lambda: not window.running)
+    window.close()
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", help="a model name or folder (default: the default model)")
@@ -99,7 +145,8 @@ def main() -> int:
         app.primaryScreen().grabWindow(0).save(str(out / "overlay.png"))
         window.close()
         call.close()
-    print(f"wrote {out / 'main-window.png'} and {out / 'overlay.png'}")
+        training_shot(app, Path(tmp), args.model, out)
+    print(f"wrote {out / 'main-window.png'}, {out / 'overlay.png'} and {out / 'training.png'}")
     return 0
 
 
