@@ -9,6 +9,7 @@ from PySide6.QtWidgets import QSizePolicy, QWidget
 LOSS_COLOR = QColor(40, 120, 220)
 CER_COLOR = QColor(230, 120, 0)
 LOG_SCALE_RATIO = 20.0  # a loss spanning more than this factor is drawn on a log scale
+SMOOTHING = 0.8  # the weight of the past in the loss's running average
 
 
 def nice_ticks(low: float, high: float, count: int = 5) -> list[float]:
@@ -33,8 +34,18 @@ def log_ticks(low: float, high: float) -> list[float]:
     return ticks if len(ticks) >= 2 else nice_ticks(low, high)
 
 
+def smoothed(points: list[tuple[int, float]], weight: float = SMOOTHING) -> list[tuple[int, float]]:
+    """An exponential moving average of the values, corrected for its start at zero (as TensorBoard's)."""
+    average, out = 0.0, []
+    for i, (step, value) in enumerate(points):
+        average = weight * average + (1 - weight) * value
+        out.append((step, average / (1 - weight ** (i + 1))))
+    return out
+
+
 class TrainingPlot(QWidget):
-    """Training loss (left axis) and validation CER (right axis, %) against the step, to the run's end."""
+    """Training loss (left axis; each logged step, and their running average) and validation CER
+    (right axis, %) against the step, to the run's end."""
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
@@ -123,12 +134,17 @@ class TrainingPlot(QWidget):
         painter.drawText(QRectF(area.left(), area.bottom() + 4 + line, area.width(), line),
                          Qt.AlignmentFlag.AlignHCenter, "step")
 
-        path = QPainterPath(QPointF(x_of(self.losses[0][0]), y_of_loss(self.losses[0][1])))
-        for step, value in self.losses[1:]:
-            path.lineTo(x_of(step), y_of_loss(value))
-        painter.setPen(QPen(LOSS_COLOR, 2))
-        painter.drawPath(path)
-        legend = [(LOSS_COLOR, "training loss" + (" (log scale)" if logarithmic else ""))]
+        # Each batch's loss, faint, and their running average, which shows the trend through the
+        # noise of batches of different lengths and speakers.
+        faint = QColor(LOSS_COLOR)
+        faint.setAlpha(70)
+        for values, pen in ((self.losses, QPen(faint, 1)), (smoothed(self.losses), QPen(LOSS_COLOR, 2))):
+            path = QPainterPath(QPointF(x_of(values[0][0]), y_of_loss(values[0][1])))
+            for step, value in values[1:]:
+                path.lineTo(x_of(step), y_of_loss(value))
+            painter.setPen(pen)
+            painter.drawPath(path)
+        legend = [(LOSS_COLOR, "training loss, averaged" + (" (log scale)" if logarithmic else ""))]
 
         if self.evaluations:
             ceiling = max(1.0, max(cer for _, cer in self.evaluations))

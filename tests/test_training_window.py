@@ -9,7 +9,7 @@ import torch
 
 from app.main_window import MainWindow
 from app.settings import Settings
-from app.training_plot import log_ticks, nice_ticks
+from app.training_plot import log_ticks, nice_ticks, smoothed
 from app.training_window import SIZES, TrainingWindow, checkpoint_file, runs_dir
 from conftest import speak
 from engine.model import Wav2Vec2
@@ -280,3 +280,9 @@ def test_axis_ticks_are_round_and_within_the_range():
     assert nice_ticks(0, 20000) == [0, 5000, 10000, 15000, 20000]
     assert log_ticks(0.5, 300) == [1, 10, 100]
     assert all(2.1 <= t <= 2.9 for t in nice_ticks(2.1, 2.9))
+
+
+def test_the_loss_average_starts_at_the_first_value_and_follows_a_change():
+    assert smoothed([(1, 4.0), (2, 4.0)]) == [(1, 4.0), (2, pytest.approx(4.0))]
+    later = smoothed([(1, 4.0)] * 5 + [(6, 1.0)] * 40)
+    assert 1.0 < later[5][1] < 4.0 and later[-1][1] == pytest.approx(1.0, abs=0.01)
