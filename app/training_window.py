@@ -1,7 +1,7 @@
 """The training window: fine-tune or pretrain a model on the user's recordings.
 
 A face on `vivavoce train finetune|pretrain`: the run goes on in a child process
-(app/training_run.py) in the user's data folder (``runs/NAME``), this window
+(app/child.py) in the user's data folder (``runs/NAME``), this window
 follows its events with a progress bar, the time left and a live plot, Stop
 saves it to resume later, and a finished model is moved into the model store,
 where the caption window's Model list finds it.
@@ -22,7 +22,7 @@ from training.events import EventReader, RunRecord
 
 from .banner import MessageBanner
 from .settings import Settings
-from .training_run import CRASHED, STOPPED, TrainingRun
+from .child import CRASHED, STOPPED, TrainingRun
 
 # New models a user can pretrain (engine/presets.py; parameter counts of the pretraining model,
 # checked by the tests).

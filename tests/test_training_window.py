@@ -224,14 +224,14 @@ def test_a_missing_recordings_folder_is_named(windows, tmp_path, quick, starter)
 
 def test_a_training_program_that_cannot_start_is_named(qtbot, windows, recordings, quick, monkeypatch):
     _, window = windows
-    monkeypatch.setattr("app.training_run.training_program", lambda: ("/nowhere/vivavoce", ["train"]))
+    monkeypatch.setattr("app.child.vivavoce_program", lambda: ("/nowhere/vivavoce", []))
     fill(window, recordings, "never", 5, quick)
 
     window.start_button.click()
     finish(qtbot, window)
 
     assert window.banner.kind == "error"
-    assert window.banner.text.text().startswith("/nowhere/vivavoce: the training program could not be started")
+    assert window.banner.text.text().startswith("/nowhere/vivavoce: the program could not be started")
     assert not (runs_dir() / "never").exists() and window.start_button.isEnabled()
 
 

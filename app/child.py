@@ -1,10 +1,11 @@
-"""A training run in a child process, followed through the events file it writes.
+"""The `vivavoce` command in a child process: model imports, and training runs followed through their events.
 
-The app never trains in its own process: training would compete with the
-captions for the interpreter, and a crash in it would take the window down.
-The child is the same program with the `train` command (the frozen app's own
-executable, or this Python with `-m training`), and it reports through its
-JSON-lines events file (training/events.py), read here as it grows.
+The app does heavy work (training, reading a model to import it) in a child
+process: it would otherwise compete with the captions for the interpreter, and
+a crash in it would take the window down. The child is the same program with a
+subcommand (the frozen app's own executable, or this Python with `-m app.cli`);
+a training run reports through its JSON-lines events file (training/events.py),
+read here as it grows.
 """
 
 import os
@@ -20,26 +21,23 @@ CRASHED = -1  # killed, crashed, or never started: see error_line()
 NICENESS = 10  # training yields the CPU to live captions (and to everything else the user does)
 
 
-def training_program() -> tuple[str, list[str]]:
-    """The program, and its first arguments, that run ``vivavoce train``."""
+def vivavoce_program() -> tuple[str, list[str]]:
+    """The program, and its first arguments, that run the ``vivavoce`` command."""
     if getattr(sys, "frozen", False):  # PyInstaller: the app's own executable takes the CLI's commands
-        return sys.executable, ["train"]
-    return sys.executable, ["-m", "training"]
+        return sys.executable, []
+    return sys.executable, ["-m", "app.cli"]
 
 
-class TrainingRun(QObject):
-    """``vivavoce train STAGE ARGUMENTS`` in a child process; ``record`` says where it stands."""
+class Child(QObject):
+    """``vivavoce ARGUMENTS`` in a child process, at a lower priority when ``background``."""
 
-    changed = Signal()  # new events arrived: see .record
-    output = Signal(str)  # a line the child printed (its settings, warnings, errors)
-    finished = Signal(int)  # its exit code: 0 done, STOPPED saved to resume, 2 a user error, CRASHED
+    output = Signal(str)  # a line the child printed
+    finished = Signal(int)  # its exit code (2: a user error, its line in error_line()), or CRASHED
 
-    def __init__(self, stage: str, arguments: list[str], events: str, parent: QObject | None = None):
+    def __init__(self, arguments: list[str], background: bool = False, parent: QObject | None = None):
         super().__init__(parent)
-        self.stage = stage
         self.arguments = arguments
-        self.reader = EventReader(events)
-        self.record = RunRecord()
+        self.background = background
         self.lines: list[str] = []
         self.start_error = ""
         self._rest = ""
@@ -56,11 +54,11 @@ class TrainingRun(QObject):
         self.timer.timeout.connect(self.poll)
 
     def start(self) -> None:
-        program, first = training_program()
-        self.process.start(program, [*first, self.stage, *self.arguments])
+        program, first = vivavoce_program()
+        self.process.start(program, [*first, *self.arguments])
         if not self.process.waitForStarted(10_000):
             return  # errorOccurred has reported why
-        if hasattr(os, "setpriority"):
+        if self.background and hasattr(os, "setpriority"):
             # At once, before the child loads torch and starts its threads and data workers, which
             # inherit the priority. Lowering a priority needs no permission.
             try:
@@ -75,7 +73,7 @@ class TrainingRun(QObject):
         return self.process.state() != QProcess.ProcessState.NotRunning
 
     def stop(self) -> None:
-        """Ask the run to stop: it saves a checkpoint at the end of the step it is in, then exits."""
+        """Ask the child to stop (a training run saves a checkpoint at the end of the step it is in)."""
         if self.running:
             if sys.platform == "win32":  # no SIGTERM there; the run is lost back to its last checkpoint
                 self.process.kill()
@@ -89,18 +87,12 @@ class TrainingRun(QObject):
         return done or not self.running
 
     def poll(self) -> None:
-        events = self.reader.read()
-        for event in events:
-            self.record.add(event)
-        if events:
-            self.changed.emit()
+        """Read what the child has reported besides its output (see TrainingRun)."""
 
     def error_line(self) -> str:
-        """What went wrong, in one line: the run's error event, else the last error it printed."""
+        """What went wrong, in one line: the last error the child printed."""
         if self.start_error:
             return self.start_error
-        if self.record.error:
-            return self.record.error
         prefix = "vivavoce: error: "
         for line in reversed(self.lines):
             if line.startswith(prefix):
@@ -123,7 +115,29 @@ class TrainingRun(QObject):
 
     def _on_error(self, error: QProcess.ProcessError) -> None:
         if error == QProcess.ProcessError.FailedToStart:
-            program, _ = training_program()
-            self.start_error = f"{program}: the training program could not be started ({self.process.errorString()})"
+            program, _ = vivavoce_program()
+            self.start_error = f"{program}: the program could not be started ({self.process.errorString()})"
             self.timer.stop()
             self.finished.emit(CRASHED)
+
+
+class TrainingRun(Child):
+    """``vivavoce train STAGE ARGUMENTS`` in the background; ``record`` says where it stands."""
+
+    changed = Signal()  # new events arrived: see .record
+
+    def __init__(self, stage: str, arguments: list[str], events: str, parent: QObject | None = None):
+        super().__init__(["train", stage, *arguments], background=True, parent=parent)
+        self.reader = EventReader(events)
+        self.record = RunRecord()
+
+    def poll(self) -> None:
+        events = self.reader.read()
+        for event in events:
+            self.record.add(event)
+        if events:
+            self.changed.emit()
+
+    def error_line(self) -> str:
+        """The run's error event, else the last error it printed."""
+        return self.start_error or self.record.error or super().error_line()
