@@ -40,6 +40,7 @@ class MainWindow(QMainWindow):
         self.thread: CaptionThread | None = None
         self.style_dialog: StyleDialog | None = None
         self.training_window = None  # made when first opened
+        self.models_window = None  # made when first opened
         self.setWindowTitle("Vivavoce")
         self.setAccessibleName("Vivavoce live captions")
         # Python's cyclic garbage collector runs in whichever thread happens to allocate; in the
@@ -229,8 +230,10 @@ class MainWindow(QMainWindow):
         self._action(transcript, "&Export…", ["Ctrl+E"], self.transcript.ask_export)
         self._action(transcript, "&Open an earlier transcript…", ["Ctrl+O"], self._open_transcript)
 
-        training = menus.addMenu("T&raining")
-        self._action(training, "&Train a model…", ["Ctrl+Shift+R"], self.show_training,
+        models = menus.addMenu("&Models")
+        self._action(models, "&Manage models…", ["Ctrl+Shift+M"], self.show_models,
+                     tip="The installed models and their cards; import and remove models")
+        self._action(models, "&Train a model…", ["Ctrl+Shift+R"], self.show_training,
                      tip="Fine-tune or pretrain a model on your own recordings")
 
         help_menu = menus.addMenu("&Help")
@@ -488,9 +491,37 @@ class MainWindow(QMainWindow):
         self.training_window.activateWindow()
 
     def _on_model_trained(self, name: str) -> None:
+        self._models_changed()
+        self.statusBar().showMessage(f"{name} is in the Model list", 10000)
+
+    def show_models(self) -> None:
+        from .models_window import ModelsWindow
+
+        if self.models_window is None:
+            self.models_window = ModelsWindow(self.settings, self)
+            self.models_window.changed.connect(self._models_changed)
+            self.models_window.use.connect(self.use_model)
+        self.models_window.show()
+        self.models_window.raise_()
+        self.models_window.activateWindow()
+
+    def _models_changed(self) -> None:
+        """A model was installed or removed: every list of models shows it."""
         if self.lists_ready:
             self.fill_models(self.model_box.currentData())
-        self.statusBar().showMessage(f"{name} is in the Model list", 10000)
+        if self.training_window is not None and not self.training_window.running:
+            self.training_window.fill_starts()
+        if self.models_window is not None and self.models_window.child is None:
+            self.models_window.refresh()
+
+    def use_model(self, name: str) -> None:
+        """Caption with ``name`` from the next start (the running captions keep their model)."""
+        self.fill_lists()
+        index = self.model_box.findData(name)
+        if index >= 0:
+            self.model_box.setCurrentIndex(index)
+        self.statusBar().showMessage(f"Captions will use {name}" + (" once restarted" if self.running else ""),
+                                     10000)
 
     def _find(self) -> None:
         self.transcript_dock.show()
@@ -576,6 +607,9 @@ class MainWindow(QMainWindow):
         if self.training_window is not None:
             self.training_window.shut_down()  # a run saves itself to resume next time
             self.training_window.close()
+        if self.models_window is not None:
+            self.models_window.shut_down()
+            self.models_window.close()
         self.overlay.close()
         self.gc_timer.stop()
         gc.collect()

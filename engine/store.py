@@ -157,6 +157,18 @@ def install_folder(folder: Path, name: str) -> Path:
     return target
 
 
+def remove_leftovers(name: str) -> None:
+    """Delete what an import or training run of ``name`` that was killed mid-write left in the store
+    (its hidden staging folders; the model list never shows them)."""
+    for folder in models_dir().glob(f".{name}.*.partial"):
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def folder_size(path: Path) -> int:
+    """Bytes of the files in a model folder (weights, language model, card), not of its training state."""
+    return sum(entry.stat().st_size for entry in Path(path).iterdir() if entry.is_file())
+
+
 def remove_model(name: str) -> Path:
     for entry in list_models():
         if entry.name == name:

@@ -1,5 +1,5 @@
-"""The README's screenshots: the main window captioning speech, the overlay over another window, and
-the training window fine-tuning a model.
+"""The README's screenshots: the main window captioning speech, the overlay over another window, the
+models window, and the training window fine-tuning a model.
 
 Needs a real X server (Xvfb will do) and flite or espeak-ng for the speech:
 
@@ -7,7 +7,7 @@ Needs a real X server (Xvfb will do) and flite or espeak-ng for the speech:
 
 It captions the speech with the model, at the pace of real time, exactly as a
 user would see it, then fine-tunes the model for a minute on a few sentences
-that espeak-ng reads, and writes packaging/screenshots/{main-window,overlay,training}.png.
+that espeak-ng reads, and writes packaging/screenshots/{main-window,overlay,models,training}.png.
 """
 
 import argparse
@@ -143,10 +143,17 @@ def main() -> int:
         wait(app, 30, lambda: not window.running or (len(view.finals) >= 3 and bool(view.partial)))
         wait(app, 0.3)
         app.primaryScreen().grabWindow(0).save(str(out / "overlay.png"))
-        window.close()
         call.close()
+        window.show_models()
+        models = window.models_window
+        models.resize(1000, 620)
+        models.refresh(select=args.model or "default")
+        wait(app, 0.5)
+        models.grab().save(str(out / "models.png"))
+        window.close()
         training_shot(app, Path(tmp), args.model, out)
-    print(f"wrote {out / 'main-window.png'}, {out / 'overlay.png'} and {out / 'training.png'}")
+    print(f"wrote {', '.join(str(out / n) for n in ('main-window.png', 'overlay.png', 'models.png'))} "
+          f"and {out / 'training.png'}")
     return 0
 
 

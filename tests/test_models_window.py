@@ -1,0 +1,157 @@
+"""The models window: the store's models with their cards; imports in a real child process, removal, use."""
+
+import pytest
+import torch
+from PySide6.QtWidgets import QMessageBox
+
+from app.main_window import MainWindow
+from app.settings import Settings
+from engine.model import Wav2Vec2
+from engine.modelfolder import ModelConfig, is_model_folder, read_config, save_model_folder
+from engine.presets import preset
+from engine.store import models_dir, remove_leftovers
+from hf_models import make_hf_ctc
+
+IMPORT_MS = 120_000
+
+
+@pytest.fixture
+def windows(qtbot, tmp_path):
+    """The caption window with its models window open."""
+    main = MainWindow(settings=Settings(tmp_path / "settings.ini"))
+    qtbot.addWidget(main)
+    main.show()
+    main.fill_lists()
+    main.show_models()
+    return main, main.models_window
+
+
+def installed(name: str) -> str:
+    """Install a tiny pretrained model as ``name``."""
+    torch.manual_seed(0)
+    arch = preset("test")
+    save_model_folder(Wav2Vec2(arch), ModelConfig("pretrained", arch, name=name), models_dir() / name,
+                      card=f"# {name}\n\nA model for the models window's tests.\n")
+    return name
+
+
+def names(window) -> list[str]:
+    return [window.list.item(i).text() for i in range(window.list.count())]
+
+
+def test_the_list_shows_each_model_with_its_card_and_what_it_can_do(qtbot, tmp_path):
+    installed("mine")
+    main = MainWindow(settings=Settings(tmp_path / "settings.ini"))
+    qtbot.addWidget(main)
+    main.show_models()
+    window = main.models_window
+
+    assert names(window) == ["mine", "default  (bundled)"]
+    card = window.card.toPlainText()
+    assert "pretrained only: fine-tune it before it can transcribe" in card
+    assert "A model for the models window's tests." in card and str(models_dir() / "mine") in card
+    assert window.remove_button.isEnabled() and not window.use_button.isEnabled()
+
+    window.list.setCurrentRow(1)
+    card = window.card.toPlainText()
+    assert "transcribes speech" in card and "bundled with Vivavoce" in card and "language model" in card
+    assert "Trained on synthetic speech only" in card  # the bundled model's own card
+    assert not window.remove_button.isEnabled() and window.use_button.isEnabled()
+
+
+def test_a_hugging_face_folder_is_imported_in_the_background_and_joins_every_list(qtbot, windows, tmp_path):
+    main, window = windows
+    folder = tmp_path / "wav2vec2-tiny-ctc"
+    make_hf_ctc(folder, stable=True)
+
+    window.import_folder(str(folder), "from-hub")
+    assert window.busy.isVisibleTo(window) and not window.import_button.isEnabled()
+    qtbot.waitUntil(lambda: window.child is None, timeout=IMPORT_MS)
+
+    assert window.banner.kind == "info" and window.banner.text.text() == "Installed from-hub."
+    assert is_model_folder(models_dir() / "from-hub") and read_config(models_dir() / "from-hub").kind == "ctc"
+    assert window.current_name() == "from-hub" and "transcribes speech" in window.card.toPlainText()
+    assert main.model_box.findData("from-hub") >= 0
+    assert not window.busy.isVisibleTo(window) and window.import_button.isEnabled()
+
+
+def test_a_folder_that_is_not_a_model_fails_in_one_line_and_installs_nothing(qtbot, windows, tmp_path):
+    _, window = windows
+    folder = tmp_path / "holiday-photos"
+    folder.mkdir()
+    (folder / "beach.jpg").write_bytes(b"\xff\xd8\xff")
+
+    window.import_folder(str(folder), "photos")
+    qtbot.waitUntil(lambda: window.child is None, timeout=IMPORT_MS)
+
+    text = window.banner.text.text()
+    assert window.banner.kind == "error" and text.startswith("The import failed: ") and "\n" not in text
+    assert str(folder) in text
+    assert not (models_dir() / "photos").exists() and not list(models_dir().glob(".photos*"))
+
+
+def test_a_name_in_use_is_refused_before_anything_starts(windows, tmp_path):
+    _, window = windows
+    installed("taken")
+    window.refresh()
+
+    window.import_folder(str(tmp_path), "taken")
+
+    assert window.child is None and "a model named 'taken' is already installed" in window.banner.text.text()
+
+
+def test_a_cancelled_import_installs_nothing(qtbot, windows, tmp_path):
+    _, window = windows
+    folder = tmp_path / "wav2vec2-tiny-ctc"
+    make_hf_ctc(folder, stable=False)
+
+    window.import_folder(str(folder), "halfway")
+    window.cancel_button.click()
+    qtbot.waitUntil(lambda: window.child is None, timeout=IMPORT_MS)
+
+    assert window.banner.text.text() == "The import of halfway was cancelled; nothing was installed."
+    assert not (models_dir() / "halfway").exists() and not list(models_dir().glob(".halfway*"))
+
+
+def test_what_a_killed_write_leaves_behind_is_cleared_away(data_dir):
+    staging = models_dir() / ".gone.abc123.partial"
+    staging.mkdir(parents=True)
+    (staging / "model.safetensors").write_bytes(b"half")
+    keep = models_dir() / ".other.abc123.partial"
+    keep.mkdir()
+
+    remove_leftovers("gone")
+
+    assert not staging.exists() and keep.exists()
+
+
+def test_removing_a_model_asks_first_and_takes_it_out_of_every_list(windows, monkeypatch):
+    main, window = windows
+    installed("old")
+    window.refresh(select="old")
+    main.fill_models()
+    asked = []
+
+    def answer(*args):
+        asked.append(args[2])
+        return QMessageBox.StandardButton.Yes
+
+    monkeypatch.setattr(QMessageBox, "question", answer)
+    window.remove_button.click()
+
+    assert asked and "old" in asked[0]
+    assert not (models_dir() / "old").exists() and "old" not in names(window)
+    assert main.model_box.findData("old") < 0
+
+
+def test_use_for_captions_chooses_the_model_in_the_caption_window(qtbot, windows, tmp_path):
+    main, window = windows
+    folder = tmp_path / "hub-model"
+    make_hf_ctc(folder, stable=True)
+    window.import_folder(str(folder), "chosen")
+    qtbot.waitUntil(lambda: window.child is None, timeout=IMPORT_MS)
+    assert main.model_box.currentData() == "default"
+
+    window.use_button.click()
+
+    assert main.model_box.currentData() == "chosen"
