@@ -486,13 +486,14 @@ class MainWindow(QMainWindow):
         if self.training_window is None:
             self.training_window = TrainingWindow(self.settings, self)
             self.training_window.model_ready.connect(self._on_model_trained)
+            self.training_window.ended.connect(
+                lambda text: self.statusBar().showMessage(f"{text} (Models ▸ Train a model)", 15000))
         self.training_window.show()
         self.training_window.raise_()
         self.training_window.activateWindow()
 
     def _on_model_trained(self, name: str) -> None:
         self._models_changed()
-        self.statusBar().showMessage(f"{name} is in the Model list", 10000)
 
     def show_models(self) -> None:
         from .models_window import ModelsWindow

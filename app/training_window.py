@@ -87,6 +87,7 @@ class TrainingWindow(QWidget):
     """Start, follow, stop and resume a training run; a finished model is announced by ``model_ready``."""
 
     model_ready = Signal(str)  # the name of a model just installed
+    ended = Signal(str)  # how a run ended, in a few words (for the caption window's status bar)
 
     def __init__(self, settings: Settings, parent: QWidget | None = None):
         super().__init__(parent, Qt.WindowType.Window)
@@ -472,6 +473,8 @@ class TrainingWindow(QWidget):
         self.stopping = False
         self.fill_names()
         self._update_controls()
+        state = self.state_label.text()
+        self.ended.emit(state if state.startswith("Trained ") else f"Training {name}: {state[0].lower()}{state[1:]}")
 
     @staticmethod
     def _clear_away(run: Path) -> None:

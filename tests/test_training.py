@@ -229,6 +229,23 @@ def test_finetuning_validates_each_epoch_and_keeps_the_best(vivavoce, speech_fol
     assert frozen[:4] == [1.0] * 4 and frozen[-1] == 0.0
 
 
+def test_only_a_new_output_layer_waits_for_the_transformer_by_default(vivavoce, speech_folder, random_pretrained,
+                                                                      tmp_path):
+    quick = ["--max-steps", "2", "--valid-fraction", "0", "--batch-seconds", "20", "--workers", "0",
+             "--log-every", "1"]
+    first, second = tmp_path / "first.jsonl", tmp_path / "second.jsonl"
+
+    new_head = vivavoce("train", "finetune", "--data", speech_folder, "--init", random_pretrained, "--out",
+                        tmp_path / "tuned", "--events", first, *quick)
+    kept_head = vivavoce("train", "finetune", "--data", speech_folder, "--init", tmp_path / "tuned", "--out",
+                         tmp_path / "adapted", "--events", second, *quick)
+
+    assert new_head.returncode == 0 and kept_head.returncode == 0, new_head.stderr + kept_head.stderr
+    assert [e["frozen"] for e in events(first) if e["event"] == "step"] == [1.0, 1.0]
+    assert [e["frozen"] for e in events(second) if e["event"] == "step"] == [0.0, 0.0]
+    assert "freeze_transformer_steps = 0" in (tmp_path / "adapted" / "training" / "config.toml").read_text()
+
+
 def test_finetuning_validates_its_last_step_too(vivavoce, speech_folder, random_pretrained, tmp_path):
     # The end of a run, at its lowest learning rate, is where the best model usually is.
     log = tmp_path / "events.jsonl"

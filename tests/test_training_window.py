@@ -117,6 +117,7 @@ def test_a_finished_run_shows_its_progress_and_curves_and_its_model_joins_the_mo
     assert window.banner.isVisible() and window.banner.kind == "info" and "mine is ready" in window.banner.text.text()
     assert window.state_label.text().startswith("Trained mine: 12 steps, best validation CER")
     assert main.model_box.findData("mine") >= 0
+    assert main.statusBar().currentMessage().startswith("Trained mine: 12 steps, best validation CER")
     assert window.start_button.isEnabled() and window.data_edit.isEnabled()
 
 
@@ -186,7 +187,7 @@ def test_the_sizes_offered_are_those_of_the_presets():
 
 def test_recordings_without_transcripts_are_refused_in_one_line_that_names_them(qtbot, windows, tmp_path,
                                                                                  quick, starter):
-    _, window = windows
+    main, window = windows
     bare = tmp_path / "bare"
     bare.mkdir()
     speak("no transcript here", bare / "a.wav")
@@ -198,6 +199,7 @@ def test_recordings_without_transcripts_are_refused_in_one_line_that_names_them(
     text = window.banner.text.text()
     assert window.banner.kind == "error" and str(bare) in text and "\n" not in text
     assert window.state_label.text() == "Stopped by an error"
+    assert main.statusBar().currentMessage() == "Training broken: stopped by an error (Models ▸ Train a model)"
     assert not (runs_dir() / "broken").exists() and not (models_dir() / "broken").exists()
     assert window.start_button.text() == "Start training" and window.start_button.isEnabled()
 

@@ -64,7 +64,10 @@ class FinetuneConfig(Common):
     learning_rate: float = 5e-5
     batch_seconds: float = 100.0
     max_utterance_seconds: float = 30.0
-    freeze_transformer_steps: int = 1000  # only the CTC head learns at first
+    # Updates at the start in which only the CTC head learns, while a new head is still random
+    # (its gradients would only disturb the Transformer). -1: 1000 for a new head, none when the
+    # head of --init is kept (adapting a recogniser to a voice: there is nothing to wait for).
+    freeze_transformer_steps: int = -1
     # The convolutional feature encoder stays as pretraining left it, as in the paper; train it
     # too when pretraining was short or its audio differs much from the fine-tuning recordings.
     train_feature_encoder: bool = False

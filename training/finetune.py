@@ -31,6 +31,7 @@ from .runner import Distributed, Trainer
 from .schedule import tri_stage
 
 MIN_UTTERANCES = 4
+NEW_HEAD_FREEZE_STEPS = 1000  # see FinetuneConfig.freeze_transformer_steps
 BLANK, DELIMITER = "<pad>", "|"
 
 
@@ -120,6 +121,8 @@ def finetune(config: FinetuneConfig, resume: bool, command: str) -> tuple[str, P
     torch.manual_seed(config.seed)
     loaded = load_model(config.init)
     kept = keeps_vocabulary(loaded)
+    if config.freeze_transformer_steps < 0:
+        config.freeze_transformer_steps = 0 if kept else NEW_HEAD_FREEZE_STEPS
     text = loaded.config.text if kept else TextRules("lower")
     utterances = prepare_data(config, text, warnings)
     vocabulary = loaded.config.vocabulary if kept else build_vocabulary([u.text for u in utterances])
