@@ -246,6 +246,27 @@ def test_only_a_new_output_layer_waits_for_the_transformer_by_default(vivavoce, 
     assert "freeze_transformer_steps = 0" in (tmp_path / "adapted" / "training" / "config.toml").read_text()
 
 
+def test_a_recogniser_fine_tuned_keeps_its_language_model(vivavoce, speech_folder, random_pretrained, tmp_path):
+    quick = ["--max-steps", "2", "--valid-fraction", "0", "--batch-seconds", "20", "--workers", "0"]
+    text = tmp_path / "sentences.txt"
+    text.write_text("\n".join(SENTENCES) + "\n")
+    assert vivavoce("train", "finetune", "--data", speech_folder, "--init", random_pretrained, "--out",
+                    tmp_path / "tuned", *quick).returncode == 0
+    assert vivavoce("train", "lm", "--model", tmp_path / "tuned", "--out", tmp_path / "with-lm", "--text", text,
+                    "--order", "3", "--weight", "0.5").returncode == 0
+
+    result = vivavoce("train", "finetune", "--data", speech_folder, "--init", tmp_path / "with-lm", "--out",
+                      tmp_path / "adapted", *quick)
+
+    assert result.returncode == 0, result.stderr
+    source, adapted = (json.loads((tmp_path / name / "config.json").read_text()) for name in ("with-lm", "adapted"))
+    assert adapted["language_model"] == source["language_model"]
+    lm_file = source["language_model"]["file"]
+    assert (tmp_path / "adapted" / lm_file).read_bytes() == (tmp_path / "with-lm" / lm_file).read_bytes()
+    assert "with its language model for beam search" in (tmp_path / "adapted" / "README.md").read_text()
+    assert vivavoce("transcribe", speech_folder / "s00.wav", "--model", tmp_path / "adapted").returncode == 0
+
+
 def test_finetuning_validates_its_last_step_too(vivavoce, speech_folder, random_pretrained, tmp_path):
     # The end of a run, at its lowest learning rate, is where the best model usually is.
     log = tmp_path / "events.jsonl"

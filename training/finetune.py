@@ -145,16 +145,20 @@ def finetune(config: FinetuneConfig, resume: bool, command: str) -> tuple[str, P
     if resume:
         trainer.resume()
     trainer.write_config()
+    # The language model of a recogniser whose vocabulary is kept scores the same characters:
+    # it goes with the fine-tuned model (a recogniser adapted to a voice keeps its beam search).
+    language_model = loaded.config.language_model if kept and loaded.path is not None else None
     model_config = ModelConfig("ctc", model.arch, vocabulary, text, language=config.language, name=out.name,
-                               normalize_input=loaded.config.normalize_input,
+                               normalize_input=loaded.config.normalize_input, language_model=language_model,
                                source=f"vivavoce train finetune on {Path(config.data).resolve()}")
     started = time.monotonic()
     hours = sum(u.duration for u in train) / 3600
 
     def save(step: int, scores: dict | None) -> None:
         card = model_card(config, command, len(train), len(valid), hours, step, scores, kept, trainer,
-                          time.monotonic() - started)
-        save_model_folder(model, model_config, out, card)
+                          time.monotonic() - started, language_model is not None)
+        save_model_folder(model, model_config, out, card,
+                          language_model=loaded.path / language_model.file if language_model else None)
 
     def evaluate(step: int) -> float | None:
         if not valid or not dist.main:
@@ -197,7 +201,7 @@ def validation_scores(model: Wav2Vec2, valid: list[Utterance], vocabulary: Vocab
 
 
 def model_card(config: FinetuneConfig, command: str, train: int, valid: int, hours: float, step: int,
-               scores: dict | None, kept: bool, trainer: Trainer, seconds: float) -> str:
+               scores: dict | None, kept: bool, trainer: Trainer, seconds: float, language_model: bool) -> str:
     device = trainer.device
     hardware = torch.cuda.get_device_name(device) if device.type == "cuda" else platform.processor() or "CPU"
     measured = (f"- validation ({valid} recordings held out by seed {config.seed}): "
@@ -206,7 +210,8 @@ def model_card(config: FinetuneConfig, command: str, train: int, valid: int, hou
     return "\n".join([
         f"# {Path(config.out).name}", "",
         f"A wav2vec 2.0 CTC model fine-tuned by `vivavoce train finetune` from `{config.init}`"
-        f"{' (its vocabulary kept)' if kept else ''}.", "",
+        f"{' (its vocabulary kept)' if kept else ''}"
+        f"{', with its language model for beam search' if language_model else ''}.", "",
         f"- data: `{Path(config.data).resolve()}`, {train} recordings for training, {hours:.2f} hours",
         f"- language: {config.language}",
         measured,
