@@ -41,6 +41,14 @@ def runs_dir() -> Path:
     return data_dir() / "runs"
 
 
+def run_folder(name: str) -> Path | None:
+    """The folder of the run ``name``; None for a name that is no model name (a path, say), which
+    must never reach the disk: the window deletes run folders."""
+    from engine.store import valid_name
+
+    return runs_dir() / name if valid_name(name) else None
+
+
 def checkpoint_file(run: Path) -> Path:
     return run / "training" / "checkpoint.pt"
 
@@ -273,8 +281,8 @@ class TrainingWindow(QWidget):
         """A name of an unfinished run shows that run, its settings and curves, ready to resume."""
         if self.running:
             return
-        run = runs_dir() / self.name
-        resumable = bool(self.name) and checkpoint_file(run).is_file()
+        run = run_folder(self.name)
+        resumable = run is not None and checkpoint_file(run).is_file()
         if resumable:
             self._show_saved(run)
         elif self.name != self.shown:  # else a run just ended under this name: its figures stay
@@ -356,13 +364,13 @@ class TrainingWindow(QWidget):
         if not name:
             self.show_message("Give the new model a name.")
             return
-        run = runs_dir() / name
-        resume = checkpoint_file(run).is_file()
         try:
             check_name(name, "name")
         except VivavoceError as error:
             self.show_message(f"{error}.")
             return
+        run = run_folder(name)
+        resume = checkpoint_file(run).is_file()
         if resume:
             stage = saved_record(run).stage
             arguments = ["--config", str(run / "training" / "config.toml"), "--resume"]
@@ -403,8 +411,8 @@ class TrainingWindow(QWidget):
 
     def discard(self) -> None:
         """Delete the run of the chosen name (after asking): its checkpoint and any model it made."""
-        run = runs_dir() / self.name
-        if self.running or not self.name or not run.exists():
+        run = run_folder(self.name)
+        if self.running or run is None or not run.exists():
             return
         answer = QMessageBox.question(self, "Discard the run?",
                                       f"Delete the unfinished run {self.name} and everything it has learnt?")
@@ -510,7 +518,7 @@ class TrainingWindow(QWidget):
 
     def _update_controls(self) -> None:
         running = self.running
-        run = runs_dir() / self.name if self.name else None
+        run = run_folder(self.name)
         resumable = run is not None and checkpoint_file(run).is_file()
         self.start_button.setText("Resume" if resumable and not running else "Start training")
         self.start_button.setEnabled(not running)

@@ -110,9 +110,14 @@ def load_model(spec: str | None) -> LoadedModel:
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 
 
+def valid_name(name: str) -> bool:
+    """Whether ``name`` can name a model: a plain folder name, never a path."""
+    return bool(_NAME.match(name))
+
+
 def check_name(name: str, setting: str = "--name") -> None:
     """Raise ModelError unless ``name`` can name an installed model that is not installed yet."""
-    if not _NAME.match(name):
+    if not valid_name(name):
         raise ModelError(f"{setting} {name!r}: use letters, digits, '.', '_' and '-' (at most 64)")
     target = models_dir() / name
     if target.exists():

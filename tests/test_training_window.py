@@ -215,6 +215,22 @@ def test_a_name_already_installed_is_refused_before_anything_starts(windows, rec
     assert not runs_dir().exists()
 
 
+def test_a_path_typed_as_the_name_is_refused_and_never_offered_for_deletion(windows, recordings, quick,
+                                                                            tmp_path):
+    _, window = windows
+    precious = tmp_path / "precious"
+    (precious / "training").mkdir(parents=True)
+    (precious / "training" / "checkpoint.pt").write_bytes(b"not a run")
+    fill(window, recordings, str(precious), 5, quick)
+
+    assert not window.discard_button.isEnabled() and window.start_button.text() == "Start training"
+    window.discard()
+    window.start_button.click()
+
+    assert precious.is_dir() and not window.running
+    assert window.banner.text.text().startswith(f"name {str(precious)!r}: use letters, digits")
+
+
 def test_a_missing_recordings_folder_is_named(windows, tmp_path, quick, starter):
     _, window = windows
     fill(window, tmp_path / "nowhere", "lost", 5, quick)
