@@ -400,7 +400,8 @@ def test_errors_show_a_visible_message_and_the_app_keeps_running(window, qtbot, 
 
 def test_the_window_shows_and_fills_its_lists_without_loading_torch_and_has_its_icon(tmp_path):
     """Loading torch takes seconds: only the worker that hosts the engine may, when captions start;
-    the window paints, then lists the devices and models, without it."""
+    the window paints, then lists the devices and models, without it, and so do the models and
+    training windows."""
     script = f"""
 import sys
 from app.gui import make_application
@@ -426,6 +427,10 @@ timer.start(10)
 app.exec()
 assert painted == [True], "the first paint came after torch was loaded" if painted else "never painted"
 assert window.lists_ready and "torch" not in sys.modules, "listing devices and models loaded torch"
+window.show_models()
+window.show_training()
+assert window.training_window.init_box.count() and window.models_window.list.count()
+assert "torch" not in sys.modules, "the models or training window loaded torch (their work runs in child processes)"
 assert window.device_box.itemText(0) == "Default microphone", window.device_box.itemText(0)
 assert not app.windowIcon().isNull(), "no application icon"
 print("ok")
