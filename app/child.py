@@ -10,6 +10,7 @@ read here as it grows.
 
 import os
 import sys
+from collections import deque
 
 from PySide6.QtCore import QObject, QProcess, QProcessEnvironment, QTimer, Signal
 
@@ -18,6 +19,7 @@ from training.events import EventReader, RunRecord
 POLL_MS = 250
 STOPPED = 130  # the exit code of a run stopped by a signal, after it has saved its checkpoint
 CRASHED = -1  # killed, crashed, or never started: see error_line()
+KEPT_LINES = 1000
 NICENESS = 10  # training yields the CPU to live captions (and to everything else the user does)
 
 
@@ -38,7 +40,7 @@ class Child(QObject):
         super().__init__(parent)
         self.arguments = arguments
         self.background = background
-        self.lines: list[str] = []
+        self.lines: deque[str] = deque(maxlen=KEPT_LINES)  # the last lines it printed
         self.start_error = ""
         self._rest = ""
         self.process = QProcess(self)

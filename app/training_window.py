@@ -22,7 +22,7 @@ from training.events import EventReader, RunRecord
 
 from .banner import MessageBanner
 from .settings import Settings
-from .child import CRASHED, STOPPED, TrainingRun
+from .child import CRASHED, STOPPED, Child, TrainingRun
 
 # New models a user can pretrain (engine/presets.py; parameter counts of the pretraining model,
 # checked by the tests).
@@ -33,6 +33,8 @@ SIZES = {
     "base": "A new BASE model: 95.0 M parameters, as wav2vec 2.0 BASE (needs a GPU)",
 }
 LOG_LINES = 5000
+SUMMARY_LINES = ("Usable utterances", "With transcripts", "Unreadable", "Audio without transcript",
+                 "Transcripts without audio")  # of the inspect-data report (training/data.py)
 SHUT_DOWN_MS = 120_000  # closing the app waits this long at most for a run to save its checkpoint
 
 
@@ -139,6 +141,10 @@ class TrainingWindow(QWidget):
         data_row = QHBoxLayout()
         data_row.addWidget(self.data_edit, 1)
         data_row.addWidget(self.data_browse)
+        self.data_note = QLabel()  # what the folder holds, from `vivavoce train inspect-data`
+        self.data_note.setWordWrap(True)
+        self.data_note.setAccessibleName("What the recordings folder holds")
+        self.inspection: Child | None = None
 
         self.init_box = QComboBox()  # items' data: "init:MODEL" or "preset:SIZE", as the command takes them
         self.init_box.setAccessibleName("Start from")
@@ -184,6 +190,8 @@ class TrainingWindow(QWidget):
             label = QLabel(text)
             label.setBuddy(field if isinstance(field, QWidget) else field.itemAt(0).widget())
             form.addRow(label, field)
+            if field is data_row:
+                form.addRow("", self.data_note)
         self.settings_fields = (self.finetune_radio, self.pretrain_radio, self.data_edit, self.data_browse,
                                 self.init_box, self.minutes_spin, self.steps_spin, self.config_edit,
                                 self.config_browse)
@@ -205,6 +213,7 @@ class TrainingWindow(QWidget):
 
         self.pretrain_radio.toggled.connect(lambda *_: self._stage_changed())
         self.data_browse.clicked.connect(self._browse_data)
+        self.data_edit.editingFinished.connect(self.inspect_data)
         self.config_browse.clicked.connect(self._browse_config)
         self.name_box.currentTextChanged.connect(lambda *_: self._name_changed())
         self.start_button.clicked.connect(self.start)
@@ -319,6 +328,38 @@ class TrainingWindow(QWidget):
         path = QFileDialog.getExistingDirectory(self, "Recordings to train on", self.data_edit.text())
         if path:
             self.data_edit.setText(path)
+            self.inspect_data()
+
+    def inspect_data(self) -> None:
+        """Say under the folder field what it holds (`vivavoce train inspect-data`, in a child process:
+        it reads every file's header, which takes a while for a large folder)."""
+        folder = self.data_edit.text().strip()
+        if self.inspection is not None:
+            self.inspection.finished.disconnect()
+            self.inspection.process.kill()
+            self.inspection = None
+        if not folder or not Path(folder).expanduser().is_dir():
+            self.data_note.setText("")
+            return
+        self.data_note.setText("Reading the folder…")
+        self.data_note.setToolTip("")
+        self.inspection = Child(["train", "inspect-data", str(Path(folder).expanduser())], parent=self)
+        self.inspection.finished.connect(self._on_inspected)
+        self.inspection.start()
+
+    def _on_inspected(self, code: int) -> None:
+        child, self.inspection = self.inspection, None
+        child.deleteLater()
+        lines = list(child.lines)
+        if code != 0:
+            self.data_note.setText(child.error_line() or "The folder could not be read.")
+            return
+        # The lines that say whether there is enough to train on, and what is wrong ("Usable
+        # utterances: N, H:MM:SS in all", "With transcripts: ...", "Audio without transcript: N", ...);
+        # the whole report is the tooltip.
+        summary = [line.strip() for line in lines if line.startswith(SUMMARY_LINES)]
+        self.data_note.setText(" · ".join(summary) or (lines[-1] if lines else ""))
+        self.data_note.setToolTip("\n".join(lines))
 
     def _browse_config(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "Training settings", self.config_edit.text(),

@@ -204,6 +204,27 @@ def test_recordings_without_transcripts_are_refused_in_one_line_that_names_them(
     assert window.start_button.text() == "Start training" and window.start_button.isEnabled()
 
 
+def test_the_recordings_folder_is_described_as_soon_as_it_is_chosen(qtbot, windows, recordings, tmp_path):
+    _, window = windows
+    window.data_edit.setText(str(recordings))
+    window.inspect_data()
+    qtbot.waitUntil(lambda: window.inspection is None, timeout=RUN_MS)
+
+    assert window.data_note.text().startswith("Usable utterances: 12, 0:00:")
+    assert "With transcripts: 12, 0:00:" in window.data_note.text()
+    assert "Sample rates: 22050 Hz: 12" in window.data_note.toolTip()
+
+    bare = tmp_path / "bare"
+    bare.mkdir()
+    speak("no transcript here", bare / "a.wav")
+    window.data_edit.setText(str(bare))
+    window.inspect_data()
+    qtbot.waitUntil(lambda: window.inspection is None, timeout=RUN_MS)
+
+    assert window.data_note.text() == ("Usable utterances: 1, 0:00:02 in all · "
+                                       "With transcripts: none (the folder can serve pretraining only)")
+
+
 def test_a_name_already_installed_is_refused_before_anything_starts(windows, recordings, quick, starter):
     _, window = windows
     fill(window, recordings, "starter", 5, quick)
