@@ -4,7 +4,7 @@
     for d in asterisk-core-sounds-en*.deb; do dpkg-deb -x "$d" SOUNDS; done
     .venv/bin/pip install av      # decodes G.722; this script only
     .venv/bin/python benchmarks/voice_adaptation.py --sounds SOUNDS [--model default] [--minutes 20]
-        [--work DIR] [--device cpu|cuda]
+        [--learning-rate R] [--work DIR] [--device cpu|cuda]
 
 The default model's card, and the README, tell a user who wants better captions
 to fine-tune a model on their own recordings; this measures what that gives.
@@ -105,6 +105,8 @@ def main():
     parser.add_argument("--sounds", required=True, help="where the two Debian packages were unpacked")
     parser.add_argument("--model", default="default", help="the recogniser to adapt")
     parser.add_argument("--minutes", type=float, default=20.0, help="training time (the training window's field)")
+    parser.add_argument("--learning-rate", type=float, default=FinetuneConfig.learning_rate,
+                        help="peak learning rate (default: fine-tuning's)")
     parser.add_argument("--work", help="where to keep the recordings, the run and the adapted model")
     parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
     args = parser.parse_args()
@@ -117,7 +119,8 @@ def main():
               f"{args.minutes:g} min of training on {device.type}", flush=True)
         adapted = work / "adapted"
         config = FinetuneConfig(data=str(work / "voice"), init=args.model, out=str(adapted), device=args.device,
-                                max_minutes=args.minutes, events=str(work / "adapted.events"))
+                                max_minutes=args.minutes, learning_rate=args.learning_rate,
+                                events=str(work / "adapted.events"))
         outcome, _ = finetune(config, resume=False, command=shlex.join(sys.argv))
         rows = {}
         for decoding, language_model in (("language model", True), ("greedy", False)):
@@ -125,7 +128,8 @@ def main():
                 rows[decoding, name] = scores(model, device, language_model)
 
     print(f"\nCER on benchmarks/real_speech, {args.model} before and after {config.max_minutes:g} min of "
-          f"fine-tuning on {seconds / 60:.1f} min of the Asterisk voice ({outcome})")
+          f"fine-tuning (peak learning rate {config.learning_rate:g}) on {seconds / 60:.1f} min of the "
+          f"Asterisk voice ({outcome})")
     print(f"{'decoding':<16}{'':<8}{'that voice, 63 new prompts':>28}{'other real voices':>20}")
     for decoding in ("language model", "greedy"):
         before, after = rows[decoding, "before"], rows[decoding, "after"]

@@ -17,7 +17,7 @@ from engine.modelfolder import ModelConfig, save_model_folder
 from engine.presets import preset
 from engine.store import load_model
 from engine.text import TextRules
-from training.finetune import build_vocabulary
+from training.finetune import build_vocabulary, learning_rate_for
 from training.metrics import character_error_rate
 from training.events import Events
 from training.schedule import budget_step, budget_steps, warmup_linear_decay
@@ -243,7 +243,16 @@ def test_only_a_new_output_layer_waits_for_the_transformer_by_default(vivavoce, 
     assert new_head.returncode == 0 and kept_head.returncode == 0, new_head.stderr + kept_head.stderr
     assert [e["frozen"] for e in events(first) if e["event"] == "step"] == [1.0, 1.0]
     assert [e["frozen"] for e in events(second) if e["event"] == "step"] == [0.0, 0.0]
-    assert "freeze_transformer_steps = 0" in (tmp_path / "adapted" / "training" / "config.toml").read_text()
+    saved = (tmp_path / "adapted" / "training" / "config.toml").read_text()
+    assert "freeze_transformer_steps = 0" in saved
+    assert "learning_rate = 0.0005" in saved  # chosen by the width (96), as saved for --resume
+
+
+def test_the_default_learning_rate_falls_with_the_square_of_the_width():
+    assert learning_rate_for(256) == 5e-4  # the bundled model: the rate measured best for adapting it
+    assert learning_rate_for(96) == 5e-4  # never above
+    assert learning_rate_for(768) == pytest.approx(5.6e-5, rel=0.01)  # BASE; fairseq: 5e-5
+    assert learning_rate_for(1024) == pytest.approx(3.1e-5, rel=0.01)  # LARGE; fairseq: 3e-5
 
 
 def test_a_recogniser_fine_tuned_keeps_its_language_model(vivavoce, speech_folder, random_pretrained, tmp_path):
