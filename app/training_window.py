@@ -143,6 +143,7 @@ class TrainingWindow(QWidget):
         data_row.addWidget(self.data_browse)
         self.data_note = QLabel()  # what the folder holds, from `vivavoce train inspect-data`
         self.data_note.setWordWrap(True)
+        self.data_note.hide()
         self.data_note.setAccessibleName("What the recordings folder holds")
         self.inspection: Child | None = None
 
@@ -340,8 +341,10 @@ class TrainingWindow(QWidget):
             self.inspection = None
         if not folder or not Path(folder).expanduser().is_dir():
             self.data_note.setText("")
+            self.data_note.hide()
             return
         self.data_note.setText("Reading the folder…")
+        self.data_note.show()
         self.data_note.setToolTip("")
         self.inspection = Child(["train", "inspect-data", str(Path(folder).expanduser())], parent=self)
         self.inspection.finished.connect(self._on_inspected)

@@ -91,6 +91,8 @@ def training_shot(app, tmp: Path, model: str | None, out: Path) -> None:
     window.move(60, 40)
     window.show()
     window.data_edit.setText(str(data))
+    window.inspect_data()
+    wait(app, 60, lambda: window.inspection is None)
     window.config_edit.setText(str(settings))
     window.init_box.setCurrentIndex(max(0, window.init_box.findData(f"init:{model or 'default'}")))
     window.name_box.setEditText("meeting-voices")
