@@ -485,15 +485,12 @@ class MainWindow(QMainWindow):
 
         if self.training_window is None:
             self.training_window = TrainingWindow(self.settings, self)
-            self.training_window.model_ready.connect(self._on_model_trained)
+            self.training_window.model_ready.connect(lambda _name: self._models_changed())
             self.training_window.ended.connect(
                 lambda text: self.statusBar().showMessage(f"{text} (Models ▸ Train a model)", 15000))
         self.training_window.show()
         self.training_window.raise_()
         self.training_window.activateWindow()
-
-    def _on_model_trained(self, name: str) -> None:
-        self._models_changed()
 
     def show_models(self) -> None:
         from .models_window import ModelsWindow
@@ -508,8 +505,12 @@ class MainWindow(QMainWindow):
 
     def _models_changed(self) -> None:
         """A model was installed or removed: every list of models shows it."""
+        from engine.store import list_models
+
         if self.lists_ready:
-            self.fill_models(self.model_box.currentData())
+            current = self.model_box.currentData()
+            kept = current == self._chosen_model or current in {entry.name for entry in list_models()}
+            self.fill_models(current if kept else None)  # a removed model's place goes to the default
         if self.training_window is not None and not self.training_window.running:
             self.training_window.fill_starts()
         if self.models_window is not None and self.models_window.child is None:

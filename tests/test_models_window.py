@@ -129,7 +129,7 @@ def test_removing_a_model_asks_first_and_takes_it_out_of_every_list(windows, mon
     main, window = windows
     installed("old")
     window.refresh(select="old")
-    main.fill_models()
+    main.fill_models("old")  # and chosen for captions
     asked = []
 
     def answer(*args):
@@ -141,7 +141,7 @@ def test_removing_a_model_asks_first_and_takes_it_out_of_every_list(windows, mon
 
     assert asked and "old" in asked[0]
     assert not (models_dir() / "old").exists() and "old" not in names(window)
-    assert main.model_box.findData("old") < 0
+    assert main.model_box.findData("old") < 0 and main.model_box.currentData() == "default"
 
 
 def test_use_for_captions_chooses_the_model_in_the_caption_window(qtbot, windows, tmp_path):

@@ -97,7 +97,9 @@ class RunRecord:
         self.error = ""
         self.done: dict | None = None
         self.checkpoint_step = 0
-        self._pace: list[tuple[float, int]] = []  # (time, step) of this process's step events
+        # (time, step) of this process's first and latest step events: the pace of the run
+        self._first: tuple[float, int] | None = None
+        self._latest: tuple[float, int] | None = None
 
     def add(self, event: dict) -> None:
         kind = event["event"]
@@ -105,7 +107,7 @@ class RunRecord:
             words = event.get("command", "").split()  # vivavoce train STAGE ...
             self.stage = words[2] if len(words) > 2 else self.stage
             self.step, self.total = event["step"], event["max_steps"]
-            self._pace = []
+            self._first = self._latest = None
             # A resumed run goes on from its checkpoint: what came after it is done again.
             self.losses = [point for point in self.losses if point[0] <= self.step]
             self.evaluations = [point for point in self.evaluations if point[0] <= self.step]
@@ -113,7 +115,8 @@ class RunRecord:
             self.step, self.total = event["step"], event.get("total", self.total)
             if "loss" in event:
                 self.losses.append((event["step"], event["loss"]))
-            self._pace.append((event["time"], event["step"]))
+            self._latest = (event["time"], event["step"])
+            self._first = self._first or self._latest
         elif kind == "evaluation" and "cer" in event:
             self.evaluations.append((event["step"], event["cer"]))
         elif kind == "checkpoint":
@@ -129,9 +132,7 @@ class RunRecord:
     def seconds_left(self) -> float | None:
         """The time the remaining steps will take at the pace since this process started;
         None until two steps have been seen."""
-        if len(self._pace) < 2:
+        if self._first is None or self._latest[1] <= self._first[1]:
             return None
-        (first_time, first_step), (last_time, last_step) = self._pace[0], self._pace[-1]
-        if last_step <= first_step:
-            return None
+        (first_time, first_step), (last_time, last_step) = self._first, self._latest
         return max(self.total - last_step, 0) * (last_time - first_time) / (last_step - first_step)
