@@ -61,8 +61,8 @@ class FinetuneConfig(Common):
     out: str = ""
     init: str = ""
     language: str = "en"
-    # The peak learning rate; 0: by the width of --init's Transformer (finetune.learning_rate_for).
-    learning_rate: float = 0.0
+    # The peak learning rate; -1: by the width of --init's Transformer (finetune.learning_rate_for).
+    learning_rate: float = -1.0
     batch_seconds: float = 100.0
     max_utterance_seconds: float = 30.0
     # Updates at the start in which only the CTC head learns, while a new head is still random

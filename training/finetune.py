@@ -135,7 +135,7 @@ def finetune(config: FinetuneConfig, resume: bool, command: str) -> tuple[str, P
     kept = keeps_vocabulary(loaded)
     if config.freeze_transformer_steps < 0:
         config.freeze_transformer_steps = 0 if kept else NEW_HEAD_FREEZE_STEPS
-    if config.learning_rate <= 0:
+    if config.learning_rate < 0:
         config.learning_rate = learning_rate_for(loaded.model.arch.hidden_size)
     text = loaded.config.text if kept else TextRules("lower")
     utterances = prepare_data(config, text, warnings)
