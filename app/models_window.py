@@ -14,6 +14,7 @@ from PySide6.QtWidgets import (QFileDialog, QHBoxLayout, QInputDialog, QLabel, Q
                                QWidget)
 
 from engine.errors import VivavoceError
+from engine.modelfolder import CARD
 
 from .banner import MessageBanner
 from .child import Child
@@ -127,7 +128,7 @@ class ModelsWindow(QWidget):
                      "with a language model for its beam search" if config.language_model else "",
                      "bundled with Vivavoce" if entry.bundled else f"in `{entry.path}`"]
             try:
-                card = (entry.path / "README.md").read_text(encoding="utf-8")
+                card = (entry.path / CARD).read_text(encoding="utf-8")
             except (OSError, UnicodeDecodeError):
                 card = f"# {entry.name}\n\nThis model has no model card."
             self.card.setMarkdown(" · ".join(f for f in facts if f) + "\n\n" + card)

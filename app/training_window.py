@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (QButtonGroup, QComboBox, QFileDialog, QFormLayout
 
 from engine.errors import VivavoceError
 from engine.paths import data_dir
+from training.config import training_dir
 from training.events import EventReader, RunRecord
 
 from .banner import MessageBanner
@@ -52,11 +53,15 @@ def run_folder(name: str) -> Path | None:
 
 
 def checkpoint_file(run: Path) -> Path:
-    return run / "training" / "checkpoint.pt"
+    return training_dir(run) / "checkpoint.pt"  # training/checkpoint.py's NAME (that module loads torch)
 
 
 def events_file(run: Path) -> Path:
-    return run / "training" / "events.jsonl"
+    return training_dir(run) / "events.jsonl"
+
+
+def config_file(run: Path) -> Path:
+    return training_dir(run) / "config.toml"
 
 
 def unfinished_runs() -> list[str]:
@@ -78,7 +83,7 @@ def saved_record(run: Path) -> RunRecord:
 def saved_settings(run: Path) -> dict:
     """The settings a run was started with (its training/config.toml), or {}."""
     try:
-        with open(run / "training" / "config.toml", "rb") as f:
+        with open(config_file(run), "rb") as f:
             return tomllib.load(f)
     except (OSError, tomllib.TOMLDecodeError):
         return {}
@@ -133,8 +138,7 @@ class TrainingWindow(QWidget):
         self.stage_group.addButton(self.pretrain_radio)
         self.finetune_radio.setChecked(True)
 
-        self.data_edit = QLineEdit()
-        self.data_edit.setPlaceholderText("A folder of recordings (WAV, FLAC…), each with a .txt transcript beside it")
+        self.data_edit = QLineEdit()  # its placeholder says what the stage needs (_stage_changed)
         self.data_edit.setAccessibleName("Recordings folder")
         self.data_browse = QPushButton("&Browse…")
         self.data_browse.setAccessibleDescription("Choose the folder of recordings")
@@ -417,7 +421,7 @@ class TrainingWindow(QWidget):
         resume = checkpoint_file(run).is_file()
         if resume:
             stage = saved_record(run).stage
-            arguments = ["--config", str(run / "training" / "config.toml"), "--resume"]
+            arguments = ["--config", str(config_file(run)), "--resume"]
         else:
             if run.exists():
                 self.show_message(f"{run} holds an earlier run that stopped before it could be saved: "
@@ -599,7 +603,7 @@ class TrainingWindow(QWidget):
             self.fill_names()
 
     def closeEvent(self, event) -> None:
-        """Closing hides the window; a run goes on (the Training menu brings it back)."""
+        """Closing hides the window; a run goes on (Models ▸ Train a model brings it back)."""
         self.settings.set("training/geometry", self.saveGeometry())
         super().closeEvent(event)
 

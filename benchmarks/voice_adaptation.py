@@ -22,6 +22,7 @@ recordings, the run (its events file shows its progress) and the adapted model.
 """
 
 import argparse
+import gzip
 import re
 import shlex
 import sys
@@ -35,6 +36,7 @@ from engine.device import resolve_device
 from training.config import FinetuneConfig
 from training.evaluate import evaluate
 from training.finetune import finetune
+from training.metrics import character_error_rate
 
 REAL = Path(__file__).resolve().parent / "real_speech"
 VOICE = "usr/share/asterisk/sounds/en_US_f_Allison"
@@ -59,8 +61,6 @@ def spoken(text: str) -> str | None:
 def prepare(sounds: Path, folder: Path) -> tuple[int, float]:
     """Write the adaptation recordings (16 kHz FLAC) with their transcripts into ``folder``;
     returns (recordings, seconds)."""
-    import gzip
-
     try:
         import av
     except ImportError:
@@ -95,8 +95,6 @@ def scores(model: str, device, language_model: bool) -> tuple[float, float]:
     result = evaluate(model, str(REAL), device, by="source", language_model=language_model)
     voice = result.groups["asterisk"]
     others = [s for s in result.utterances if not s.path.name.startswith("asterisk_")]
-    from training.metrics import character_error_rate
-
     return voice[1], character_error_rate([s.reference for s in others], [s.hypothesis for s in others])
 
 
