@@ -41,6 +41,7 @@ class MainWindow(QMainWindow):
         self.style_dialog: StyleDialog | None = None
         self.training_window = None  # made when first opened
         self.models_window = None  # made when first opened
+        self.recorder_window = None  # made when first opened
         self.setWindowTitle("Vivavoce")
         self.setAccessibleName("Vivavoce live captions")
         # Python's cyclic garbage collector runs in whichever thread happens to allocate; in the
@@ -233,6 +234,8 @@ class MainWindow(QMainWindow):
         models = menus.addMenu("&Models")
         self._action(models, "&Manage models…", ["Ctrl+Shift+M"], self.show_models,
                      tip="The installed models and their cards; import and remove models")
+        self._action(models, "&Record your voice…", ["Ctrl+Shift+V"], self.show_recorder,
+                     tip="Read sentences aloud to make recordings a model can learn your voice from")
         self._action(models, "&Train a model…", ["Ctrl+Shift+R"], self.show_training,
                      tip="Fine-tune or pretrain a model on your own recordings")
 
@@ -492,6 +495,21 @@ class MainWindow(QMainWindow):
         self.training_window.raise_()
         self.training_window.activateWindow()
 
+    def show_recorder(self) -> None:
+        from .recorder_window import RecorderWindow
+
+        if self.recorder_window is None:
+            self.recorder_window = RecorderWindow(self.settings, self)
+            self.recorder_window.train_requested.connect(self.train_on)
+        self.recorder_window.show()
+        self.recorder_window.raise_()
+        self.recorder_window.activateWindow()
+
+    def train_on(self, folder: str, name: str) -> None:
+        """The training window, filled in to fine-tune on a recording set."""
+        self.show_training()
+        self.training_window.prepare(folder, name)
+
     def show_models(self) -> None:
         from .models_window import ModelsWindow
 
@@ -612,6 +630,8 @@ class MainWindow(QMainWindow):
         if self.models_window is not None:
             self.models_window.shut_down()
             self.models_window.close()
+        if self.recorder_window is not None:
+            self.recorder_window.close()
         self.overlay.close()
         self.gc_timer.stop()
         gc.collect()

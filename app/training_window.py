@@ -368,6 +368,27 @@ class TrainingWindow(QWidget):
         self.data_note.setText(" · ".join(summary) or (lines[-1] if lines else ""))
         self.data_note.setToolTip("\n".join(lines))
 
+    def prepare(self, data: str, name: str) -> None:
+        """Fill the form to fine-tune on the recordings in ``data`` under a new model name based on
+        ``name`` (Record your voice ▸ Train on these recordings). A run in progress is left alone."""
+        if self.running:
+            self.show_message("A run is in progress: stop it first to train on the recordings.", "info")
+            return
+        from engine.store import DEFAULT_MODEL, list_models
+
+        self.finetune_radio.setChecked(True)
+        self.data_edit.setText(data)
+        taken = set(unfinished_runs()) | {entry.name for entry in list_models()}
+        model, n = name, 1
+        while model in taken:
+            n += 1
+            model = f"{name}-{n}"
+        self.name_box.setEditText(model)
+        index = self.init_box.findData(f"init:{DEFAULT_MODEL}")
+        if index >= 0:
+            self.init_box.setCurrentIndex(index)
+        self.inspect_data()
+
     def _browse_config(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "Training settings", self.config_edit.text(),
                                               "Settings (*.toml);;All files (*)")

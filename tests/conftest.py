@@ -44,6 +44,25 @@ def no_bundled_model(monkeypatch):
     monkeypatch.setattr("engine.store.bundled_models_dir", lambda: None)
 
 
+@pytest.fixture
+def starter(data_dir):
+    """A tiny pretrained model, installed, to fine-tune from."""
+    import torch
+
+    from engine.model import Wav2Vec2
+    from engine.modelfolder import ModelConfig, save_model_folder
+    from engine.presets import preset
+    from engine.store import models_dir
+
+    torch.manual_seed(0)
+    arch = preset("tiny", conv_channels=(64,) * 7, hidden_size=96, num_layers=2, num_heads=4, ffn_size=192,
+                  pos_conv_kernel=32, pos_conv_groups=8, codebook_entries=32, codevector_dim=64,
+                  projection_dim=32)
+    save_model_folder(Wav2Vec2(arch), ModelConfig("pretrained", arch, name="starter"), models_dir() / "starter",
+                      card="# starter\n\nA tiny random model for tests.\n")
+    return "starter"
+
+
 @pytest.fixture(scope="session")
 def trained_model(tmp_path_factory):
     """A tiny CTC model over-fitted on a few espeak-ng sentences: (model folder, {wav: sentence})."""

@@ -429,8 +429,12 @@ assert painted == [True], "the first paint came after torch was loaded" if paint
 assert window.lists_ready and "torch" not in sys.modules, "listing devices and models loaded torch"
 window.show_models()
 window.show_training()
+window.show_recorder()
 assert window.training_window.init_box.count() and window.models_window.list.count()
-assert "torch" not in sys.modules, "the models or training window loaded torch (their work runs in child processes)"
+assert window.recorder_window.sentence_label.text()
+assert "torch" not in sys.modules, ("the models, training or recorder window loaded torch (their work runs in "
+                                    "child processes)")
+window.recorder_window.close()
 assert window.device_box.itemText(0) == "Default microphone", window.device_box.itemText(0)
 assert not app.windowIcon().isNull(), "no application icon"
 print("ok")

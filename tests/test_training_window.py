@@ -5,7 +5,6 @@ import os
 import re
 
 import pytest
-import torch
 
 from app.main_window import MainWindow
 from app.settings import Settings
@@ -13,7 +12,7 @@ from app.training_plot import log_ticks, nice_ticks, smoothed
 from app.training_window import SIZES, TrainingWindow, checkpoint_file, runs_dir
 from conftest import speak
 from engine.model import Wav2Vec2
-from engine.modelfolder import ModelConfig, is_model_folder, save_model_folder
+from engine.modelfolder import is_model_folder
 from engine.presets import preset
 from engine.store import models_dir
 from training.events import EventReader, RunRecord
@@ -53,18 +52,6 @@ def quick(tmp_path):
     path = tmp_path / "quick.toml"
     path.write_text(FINETUNE)
     return path
-
-
-@pytest.fixture
-def starter(data_dir):
-    """A tiny pretrained model, installed, to fine-tune from."""
-    torch.manual_seed(0)
-    arch = preset("tiny", conv_channels=(64,) * 7, hidden_size=96, num_layers=2, num_heads=4, ffn_size=192,
-                  pos_conv_kernel=32, pos_conv_groups=8, codebook_entries=32, codevector_dim=64,
-                  projection_dim=32)
-    save_model_folder(Wav2Vec2(arch), ModelConfig("pretrained", arch, name="starter"), models_dir() / "starter",
-                      card="# starter\n\nA tiny random model for tests.\n")
-    return "starter"
 
 
 @pytest.fixture
