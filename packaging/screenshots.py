@@ -1,13 +1,14 @@
 """The README's screenshots: the main window captioning speech, the overlay over another window, the
-models window, and the training window fine-tuning a model.
+models window, the voice recorder, and the training window fine-tuning a model.
 
-Needs a real X server (Xvfb will do) and flite or espeak-ng for the speech:
+Needs a real X server (Xvfb will do), flite or espeak-ng for the speech, and PulseAudio (the
+recorder hears espeak-ng through a null sink the script loads and unloads):
 
     xvfb-run -s "-screen 0 1600x900x24" .venv/bin/python packaging/screenshots.py [--model NAME]
 
 It captions the speech with the model, at the pace of real time, exactly as a
 user would see it, then fine-tunes the model for a minute on a few sentences
-that espeak-ng reads, and writes packaging/screenshots/{main-window,overlay,models,training}.png.
+that espeak-ng reads, and writes packaging/screenshots/{main-window,overlay,models,recorder,training}.png.
 """
 
 import argparse
@@ -76,7 +77,7 @@ def training_shot(app, tmp: Path, model: str | None, out: Path) -> None:
     from app.settings import Settings
     from app.training_window import TrainingWindow
 
-    data = tmp / "recordings"
+    data = tmp / "espeak-sentences"
     data.mkdir()
     for i, text in enumerate(TRAINING_SENTENCES * 2):
         voice = ("en-us", "en-gb", "en-us+f3", "en-gb-x-rp")[i % 4]
@@ -105,6 +106,45 @@ def training_shot(app, tmp: Path, model: str | None, out: Path) -> None:
     window.stop()
     wait(app, 120, lambda: not window.running)
     window.close()
+
+
+def recorder_shot(app, tmp: Path, out: Path) -> None:
+    """The voice recorder recording its fourth sentence, three saved, espeak-ng reading into a null sink."""
+    from app.recorder_window import RecorderWindow
+    from app.settings import Settings
+
+    def pactl(*args: str) -> str:
+        return subprocess.run(["pactl", *args], capture_output=True, text=True, check=True).stdout.strip()
+
+    source = pactl("get-default-source")
+    module = pactl("load-module", "module-null-sink", "sink_name=vivavoce_shot")
+    try:
+        pactl("set-default-source", "vivavoce_shot.monitor")
+        import sounddevice
+        sounddevice._terminate()
+        sounddevice._initialize()
+        window = RecorderWindow(Settings(tmp / "recorder.ini"))
+        window.resize(860, 560)
+        window.show()
+        wait(app, 15, lambda: window.listening)
+        for take in range(4):
+            wav = tmp / f"take{take}.wav"
+            subprocess.run(["espeak-ng", "-v", ("en-us", "en-gb")[take % 2], "-s", "150", "-w", str(wav),
+                            window.set.sentences[window.index]], check=True)
+            window.toggle_recording()
+            player = subprocess.Popen(["paplay", "-d", "vivavoce_shot", str(wav)])
+            if take == 3:
+                wait(app, 2.2)
+                window.grab().save(str(out / "recorder.png"))
+            while player.poll() is None:
+                wait(app, 0.05)
+            wait(app, 0.3)
+            window.toggle_recording()
+            wait(app, 5, lambda: not window.recording)
+        window.close()
+    finally:
+        pactl("unload-module", module)
+        pactl("set-default-source", source)
 
 
 def main() -> int:
@@ -153,9 +193,10 @@ def main() -> int:
         wait(app, 0.5)
         models.grab().save(str(out / "models.png"))
         window.close()
+        recorder_shot(app, Path(tmp), out)
         training_shot(app, Path(tmp), args.model, out)
-    print(f"wrote {', '.join(str(out / n) for n in ('main-window.png', 'overlay.png', 'models.png'))} "
-          f"and {out / 'training.png'}")
+    names = ("main-window.png", "overlay.png", "models.png", "recorder.png")
+    print(f"wrote {', '.join(str(out / n) for n in names)} and {out / 'training.png'}")
     return 0
 
 
