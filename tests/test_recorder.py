@@ -248,3 +248,27 @@ def test_the_recordings_train_a_model_from_the_training_window(qtbot, null_sink,
     # A second request for the same set proposes a new name, since my-voice is taken now.
     recorder.train_button.click()
     assert training.name == "my-voice-2"
+
+
+def test_own_sentences_from_a_file_are_read_next_and_a_bad_file_is_named(qtbot, recorder, tmp_path):
+    (tmp_path / "mine.txt").write_text("# my meeting words\nThe quarterly figures are in.\n\nKubernetes rolls out.\n")
+    recorder.add_sentences(tmp_path / "mine.txt")
+    assert recorder.set.sentences == ["The quarterly figures are in.", "Kubernetes rolls out."]
+    assert recorder.sentence_label.text() == "The quarterly figures are in."
+    assert "2 sentences of mine.txt" in recorder.banner.text.text()
+    (tmp_path / "latin1.txt").write_bytes("Caf\xe9 au lait.\n".encode("latin-1"))
+    recorder.add_sentences(tmp_path / "latin1.txt")
+    assert recorder.banner.kind == "error" and "latin1.txt" in recorder.banner.text.text()
+    recorder.add_sentences(tmp_path / "missing.txt")
+    assert "missing.txt" in recorder.banner.text.text()
+    assert len(recorder.set.sentences) == 2
+
+
+def test_typing_r_in_the_set_name_types_it_and_does_not_record(qtbot, recorder):
+    recorder.set_box.lineEdit().setFocus()
+    recorder.set_box.setEditText("my-voice-")
+    qtbot.keyClick(recorder.set_box.lineEdit(), "r")
+    assert recorder.set_box.currentText() == "my-voice-r" and not recorder.recording
+    recorder.record_button.setFocus()
+    qtbot.keyClick(recorder, "r")
+    assert recorder.recording
