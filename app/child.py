@@ -17,10 +17,11 @@ from PySide6.QtCore import QObject, QProcess, QProcessEnvironment, QTimer, Signa
 from training.events import EventReader, RunRecord
 
 POLL_MS = 250
-STOPPED = 130  # the exit code of a run stopped by a signal, after it has saved its checkpoint
+STOPPED = 130  # the exit code of a run stopped (a signal or its stop file), after it has saved its checkpoint
 CRASHED = -1  # killed, crashed, or never started: see error_line()
 KEPT_LINES = 1000
 NICENESS = 10  # training yields the CPU to live captions (and to everything else the user does)
+SIGNALS = sys.platform != "win32"  # POSIX: SIGTERM stops a child; Windows has no such signal
 
 
 def vivavoce_program() -> tuple[str, list[str]]:
@@ -77,10 +78,10 @@ class Child(QObject):
     def stop(self) -> None:
         """Ask the child to stop (a training run saves a checkpoint at the end of the step it is in)."""
         if self.running:
-            if sys.platform == "win32":  # no SIGTERM there; the run is lost back to its last checkpoint
-                self.process.kill()
-            else:
+            if SIGNALS:
                 self.process.terminate()
+            else:
+                self.process.kill()
 
     def wait(self, milliseconds: int) -> bool:
         """Block until the child has exited (True) or ``milliseconds`` have passed."""
@@ -128,10 +129,31 @@ class TrainingRun(Child):
 
     changed = Signal()  # new events arrived: see .record
 
-    def __init__(self, stage: str, arguments: list[str], events: str, parent: QObject | None = None):
+    def __init__(self, stage: str, arguments: list[str], events: str, stop_file: str,
+                 parent: QObject | None = None):
         super().__init__(["train", stage, *arguments], background=True, parent=parent)
         self.reader = EventReader(events)
         self.record = RunRecord()
+        self.stop_file = stop_file
+        try:  # left by a run stopped as its process died: it would stop this one at its first step
+            os.remove(stop_file)
+        except FileNotFoundError:
+            pass
+
+    def stop(self) -> None:
+        """Ask the run to stop: it ends the step it is in, saves a checkpoint and exits with STOPPED.
+        The request is the run's stop file (training.config.stop_file), which works everywhere;
+        where there are signals, SIGTERM as well, which also stops a run still starting up."""
+        if not self.running:
+            return
+        try:
+            with open(self.stop_file, "w", encoding="utf-8") as request:
+                request.write("stop\n")
+        except OSError:  # its folder is not made yet (the run is starting): only the signal can stop it
+            if not SIGNALS:
+                self.process.kill()
+        if SIGNALS:
+            self.process.terminate()
 
     def poll(self) -> None:
         events = self.reader.read()

@@ -18,7 +18,7 @@ from PySide6.QtWidgets import (QButtonGroup, QComboBox, QFileDialog, QFormLayout
 
 from engine.errors import VivavoceError
 from engine.paths import data_dir
-from training.config import training_dir
+from training.config import stop_file, training_dir
 from training.events import EventReader, RunRecord
 
 from .banner import MessageBanner
@@ -463,7 +463,7 @@ class TrainingWindow(QWidget):
         self.run_name = self.shown = name
         self.stopping = False
         self.resume_note.hide()
-        self.run = TrainingRun(stage, arguments, str(events_file(run)), self)
+        self.run = TrainingRun(stage, arguments, str(events_file(run)), str(stop_file(run)), self)
         self.run.changed.connect(self._on_events)
         self.run.output.connect(self.log.appendPlainText)
         self.run.finished.connect(self._on_finished)
@@ -573,6 +573,7 @@ class TrainingWindow(QWidget):
             return
         # The optimizer's state is of no use once the run has ended, and is twice the model's size.
         checkpoint_file(installed).unlink(missing_ok=True)
+        stop_file(installed).unlink(missing_ok=True)  # a stop asked for as the run finished
         best = record.done.get("best_cer")
         result = f", best validation CER {100 * best:.1f}%" if isinstance(best, (int, float)) else ""
         early = " (stopped early: validation stopped improving)" if record.done.get("outcome") == "stopped early" else ""

@@ -17,6 +17,7 @@ from engine.modelfolder import ModelConfig, save_model_folder
 from engine.presets import preset
 from engine.store import load_model
 from engine.text import TextRules
+from training.config import stop_file
 from training.finetune import build_vocabulary, learning_rate_for
 from training.metrics import character_error_rate
 from training.events import Events
@@ -148,8 +149,10 @@ def weights(folder):
     return load_file(folder / "model.safetensors")
 
 
+@pytest.mark.parametrize("stop", ["ctrl-c", "stop file"])
 def test_an_interrupted_run_resumes_to_the_same_weights_as_an_uninterrupted_one(vivavoce, speech_folder,
-                                                                                tmp_path):
+                                                                                tmp_path, stop):
+    """Stopped by Ctrl-C, or by its stop file (how the app stops a run, Windows having no SIGTERM)."""
     steps = ["--max-steps", "8", "--seed", "3", *QUICK]
     straight = tmp_path / "straight"
     assert vivavoce("train", "pretrain", "--data", speech_folder, "--out", straight, *steps).returncode == 0
@@ -163,7 +166,10 @@ def test_an_interrupted_run_resumes_to_the_same_weights_as_an_uninterrupted_one(
         if log.exists() and any(e["event"] == "step" and e["step"] >= 3 for e in events(log)):
             break
         time.sleep(0.05)
-    process.send_signal(signal.SIGINT)  # Ctrl-C
+    if stop == "ctrl-c":
+        process.send_signal(signal.SIGINT)
+    else:
+        stop_file(interrupted).write_text("stop\n")
     _, stderr = process.communicate(timeout=300)
 
     assert process.returncode == 130, stderr
@@ -171,6 +177,7 @@ def test_an_interrupted_run_resumes_to_the_same_weights_as_an_uninterrupted_one(
     stopped_at = [e for e in events(log) if e["event"] == "checkpoint"][-1]["step"]
     assert 3 <= stopped_at < 8
     assert not (interrupted / "model.safetensors").exists()  # no model until the run is done
+    assert not stop_file(interrupted).exists()  # heeded, so that --resume is not stopped again
 
     resumed = vivavoce("train", "pretrain", "--data", speech_folder, "--out", interrupted, "--resume", *steps)
 

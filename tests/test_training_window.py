@@ -15,6 +15,7 @@ from engine.model import Wav2Vec2
 from engine.modelfolder import is_model_folder
 from engine.presets import preset
 from engine.store import models_dir
+from training.config import stop_file
 from training.events import EventReader, RunRecord
 
 SENTENCES = ["the cat sat on the mat", "a quick brown fox jumps", "she sells sea shells",
@@ -144,6 +145,22 @@ def test_stop_saves_the_run_and_a_new_window_resumes_it_to_the_end(qtbot, window
     assert is_model_folder(models_dir() / "long") and not (runs_dir() / "long").exists()
     assert [step for step, _ in again.plot.losses] == list(range(1, 61))  # each step once, across the stop
     assert again.progress.value() == 60 and again.name_box.findText("long") < 0
+
+
+def test_without_signals_stop_asks_through_the_stop_file_and_the_run_is_saved(qtbot, windows, recordings, quick,
+                                                                              monkeypatch):
+    """Windows has no SIGTERM: there the run's stop file alone stops it, and it is saved all the same."""
+    monkeypatch.setattr("app.child.SIGNALS", False)
+    main, window = windows
+    fill(window, recordings, "nosignal", 60, quick)
+    window.start_button.click()
+    qtbot.waitUntil(lambda: window.progress.value() >= 3, timeout=RUN_MS)
+    window.stop_button.click()
+    finish(qtbot, window)
+    stopped = window.plot.losses[-1][0]
+    assert window.state_label.text() == f"Stopped at step {stopped} and saved" and stopped < 60
+    assert checkpoint_file(runs_dir() / "nosignal").is_file()
+    assert not stop_file(runs_dir() / "nosignal").exists()
 
 
 def test_pretraining_a_new_model_offers_it_for_fine_tuning(qtbot, windows, recordings, tmp_path):

@@ -151,3 +151,11 @@ def to_toml(config) -> str:
 def training_dir(out: str | Path) -> Path:
     """Where a run keeps its checkpoint and configuration, inside the model folder it produces."""
     return Path(out) / "training"
+
+
+def stop_file(out: str | Path) -> Path:
+    """``OUT/training/stop``: a run of one process that finds it stops as on SIGTERM or Ctrl-C (it
+    ends the step, saves a checkpoint, deletes the file and exits 130). The app stops its runs
+    this way, because Windows has no SIGTERM to send; a run looks for it once a step.
+    """
+    return training_dir(out) / "stop"

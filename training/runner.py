@@ -30,7 +30,7 @@ from engine.device import resolve_device
 from engine.errors import VivavoceError
 
 from .checkpoint import load_checkpoint, save_checkpoint
-from .config import Common, to_toml, training_dir
+from .config import Common, stop_file, to_toml, training_dir
 from .data import AudioDataset, collate, length_batches
 from .events import Events
 from .schedule import budget_step, budget_steps
@@ -177,6 +177,12 @@ class Trainer:
     def _on_signal(self, signum, frame) -> None:
         self._interrupted = True
 
+    def _stop_asked(self) -> bool:
+        """A signal came, or (one process) the stop file exists: see `stop_file`."""
+        if not self._interrupted and self.dist.world == 1 and stop_file(self.out).exists():
+            self._interrupted = True
+        return self._interrupted
+
     def run(self, evaluate: Callable[[int], float | None] | None = None,
             evaluate_every: int = 0, warnings: list[str] = (),
             watch: Callable[[int, dict], str | None] | None = None) -> str:
@@ -220,7 +226,7 @@ class Trainer:
                     evaluated = self.finished() or (evaluate_every and progress.step % evaluate_every == 0)
                     if evaluated and evaluate and self._evaluate(evaluate):
                         outcome = "stopped early"
-                    if (self._interrupted or self.finished() or outcome != "done"
+                    if (self._stop_asked() or self.finished() or outcome != "done"
                             or time.monotonic() - last_checkpoint >= 60 * config.checkpoint_minutes):
                         self.save_checkpoint()
                         last_checkpoint = time.monotonic()
@@ -237,6 +243,8 @@ class Trainer:
                         self.save_checkpoint()
         except Interrupted:
             outcome = "interrupted"
+            if self.dist.main:
+                stop_file(self.out).unlink(missing_ok=True)  # heeded
         finally:
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
