@@ -575,7 +575,10 @@ class TrainingWindow(QWidget):
         checkpoint_file(installed).unlink(missing_ok=True)
         stop_file(installed).unlink(missing_ok=True)  # a stop asked for as the run finished
         best = record.done.get("best_cer")
-        result = f", best validation CER {100 * best:.1f}%" if isinstance(best, (int, float)) else ""
+        start = next((cer for step, cer in record.evaluations if step == 0), None)
+        result = (f", best validation CER {100 * best:.1f}%" + (f" (from {100 * start:.1f}% before training)"
+                                                               if start is not None else "")
+                  if isinstance(best, (int, float)) else "")
         early = " (stopped early: validation stopped improving)" if record.done.get("outcome") == "stopped early" else ""
         self.state_label.setText(f"Trained {name}: {record.step:,} steps{early}{result}")
         if record.stage == "pretrain":

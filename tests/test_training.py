@@ -255,6 +255,31 @@ def test_only_a_new_output_layer_waits_for_the_transformer_by_default(vivavoce, 
     assert "learning_rate = 0.0005" in saved  # chosen by the width (96), as saved for --resume
 
 
+def test_a_recogniser_is_judged_before_fine_tuning_and_never_comes_out_worse(vivavoce, speech_folder,
+                                                                            random_pretrained, tmp_path):
+    quick = ["--valid-fraction", "0.25", "--batch-seconds", "20", "--workers", "0", "--log-every", "1"]
+    first, second = tmp_path / "first.jsonl", tmp_path / "second.jsonl"
+    assert vivavoce("train", "finetune", "--data", speech_folder, "--init", random_pretrained, "--out",
+                    tmp_path / "tuned", "--max-steps", "40", "--learning-rate", "2e-3", "--eval-every", "40",
+                    "--freeze-transformer-steps", "0", "--events", first, *quick).returncode == 0
+    # A new output layer transcribes nothing before training: no point judging it first.
+    assert [e["step"] for e in events(first) if e["event"] == "evaluation"] == [40]
+
+    # Its output layer kept, a model is judged at step 0; at a learning rate that wrecks it, the
+    # result is the model it started from, and its card says so.
+    result = vivavoce("train", "finetune", "--data", speech_folder, "--init", tmp_path / "tuned", "--out",
+                      tmp_path / "wrecked", "--max-steps", "3", "--learning-rate", "1", "--eval-every", "3",
+                      "--events", second, *quick)
+
+    assert result.returncode == 0, result.stderr
+    evaluations = [e for e in events(second) if e["event"] == "evaluation"]
+    assert [e["step"] for e in evaluations] == [0, 3] and evaluations[1]["cer"] > evaluations[0]["cer"]
+    start, end = weights(tmp_path / "tuned"), weights(tmp_path / "wrecked")
+    assert all(torch.equal(start[name], end[name]) for name in start)
+    card = (tmp_path / "wrecked" / "README.md").read_text()
+    assert f"before fine-tuning: CER {100 * evaluations[0]['cer']:.1f}%" in card and "did not do better" in card
+
+
 def test_the_default_learning_rate_falls_with_the_square_of_the_width():
     assert learning_rate_for(256) == 5e-4  # the bundled model: the rate measured best for adapting it
     assert learning_rate_for(96) == 5e-4  # never above

@@ -168,9 +168,11 @@ def finetune(config: FinetuneConfig, resume: bool, command: str) -> tuple[str, P
     started = time.monotonic()
     hours = sum(u.duration for u in train) / 3600
 
+    baseline: dict = {}  # the starting model's validation scores, when it was judged (evaluate_first)
+
     def save(step: int, scores: dict | None) -> None:
         card = model_card(config, command, len(train), len(valid), hours, step, scores, kept, trainer,
-                          time.monotonic() - started, language_model is not None)
+                          time.monotonic() - started, language_model is not None, baseline)
         save_model_folder(model, model_config, out, card,
                           language_model=loaded.path / language_model.file if language_model else None)
 
@@ -180,11 +182,15 @@ def finetune(config: FinetuneConfig, resume: bool, command: str) -> tuple[str, P
         scores = validation_scores(model, valid, vocabulary, text, trainer.device,
                                    loaded.config.normalize_input)
         trainer.events.emit("evaluation", step=step, **scores)
+        if step == 0:
+            baseline.update(scores)
         if scores["cer"] < trainer.progress.best:
             save(step, scores)
         return scores["cer"]
 
-    outcome = trainer.run(evaluate, config.eval_every, warnings)
+    # A recogniser that keeps its output layer can already transcribe: judged before its first
+    # step, it is the first best, so fine-tuning never installs a model worse than its start.
+    outcome = trainer.run(evaluate, config.eval_every, warnings, evaluate_first=kept)
     if dist.main and outcome != "interrupted":
         if not valid or not out.joinpath("model.safetensors").exists():
             save(trainer.progress.step, None)
@@ -215,12 +221,17 @@ def validation_scores(model: Wav2Vec2, valid: list[Utterance], vocabulary: Vocab
 
 
 def model_card(config: FinetuneConfig, command: str, train: int, valid: int, hours: float, step: int,
-               scores: dict | None, kept: bool, trainer: Trainer, seconds: float, language_model: bool) -> str:
+               scores: dict | None, kept: bool, trainer: Trainer, seconds: float, language_model: bool,
+               baseline: dict | None = None) -> str:
     device = trainer.device
     hardware = torch.cuda.get_device_name(device) if device.type == "cuda" else platform.processor() or "CPU"
     measured = (f"- validation ({valid} recordings held out by seed {config.seed}): "
                 f"CER {100 * scores['cer']:.1f}%, WER {100 * scores['wer']:.1f}% at step {step}"
                 if scores else "- validation: none (too few recordings to hold some out)")
+    if baseline:
+        measured += (f"\n- the same validation of `{config.init}` before fine-tuning: CER {100 * baseline['cer']:.1f}%, "
+                     f"WER {100 * baseline['wer']:.1f}%" + (" (fine-tuning did not do better: these are its weights)"
+                                                           if step == 0 else ""))
     return "\n".join([
         f"# {Path(config.out).name}", "",
         f"A wav2vec 2.0 CTC model fine-tuned by `vivavoce train finetune` from `{config.init}`"

@@ -185,12 +185,15 @@ class Trainer:
 
     def run(self, evaluate: Callable[[int], float | None] | None = None,
             evaluate_every: int = 0, warnings: list[str] = (),
-            watch: Callable[[int, dict], str | None] | None = None) -> str:
+            watch: Callable[[int, dict], str | None] | None = None, evaluate_first: bool = False) -> str:
         """Train until max_steps, early stopping, or Ctrl-C; returns "done", "stopped early" or "interrupted".
 
         ``evaluate(step)`` returns a score to minimise (or None); it runs every
         ``evaluate_every`` steps, or at the end of each epoch when that is 0.
         ``watch(step, metrics)`` sees every step's metrics and returns a warning to show, or None.
+        ``evaluate_first``: a run that starts at step 0 evaluates before its first step too, so the
+        model it starts from is the first best (a recogniser adapted to a voice: where it started,
+        and never a result worse than that).
         """
         config, progress = self.config, self.progress
         self._watch = watch
@@ -202,6 +205,8 @@ class Trainer:
         previous = {sig: signal.signal(sig, self._on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
         last_checkpoint = time.monotonic()
         outcome = "done"
+        if evaluate_first and evaluate and progress.step == 0:
+            self._evaluate(evaluate)
         try:
             while not self.finished() and outcome == "done":
                 batches = self._batches(progress.epoch)
