@@ -1,17 +1,18 @@
-"""The models window: the installed and bundled models with their cards; import, remove, use for captions.
+"""The models window: the installed and bundled models with their cards; import, remove, test, use for captions.
 
-A face on `vivavoce models list|import|remove`. Importing reads the whole model
-(torch), so it runs as `vivavoce models import` in a child process
-(app/child.py), which can be cancelled; listing and removing read only the
-folders.
+A face on `vivavoce models list|import|remove` and `vivavoce train evaluate`.
+Importing and testing load the model (torch), so they run as `vivavoce models
+import` and `vivavoce train evaluate` in a child process (app/child.py), which
+can be cancelled; listing and removing read only the folders.
 """
 
 from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QFontDatabase
 from PySide6.QtWidgets import (QFileDialog, QHBoxLayout, QInputDialog, QLabel, QListWidget, QListWidgetItem,
-                               QMessageBox, QProgressBar, QPushButton, QSplitter, QTextBrowser, QVBoxLayout,
-                               QWidget)
+                               QMessageBox, QPlainTextEdit, QProgressBar, QPushButton, QSplitter, QTextBrowser,
+                               QVBoxLayout, QWidget)
 
 from engine.errors import VivavoceError
 from engine.modelfolder import CARD
@@ -39,6 +40,8 @@ class ModelsWindow(QWidget):
         self.child: Child | None = None
         self.entries: dict = {}  # name -> engine.store.ModelEntry, as listed
         self.importing = ""  # the name being imported
+        self.testing = ""  # the name being tested
+        self.tested_on = ""  # and the folder
         self.cancelled = False
         self.setWindowTitle("Models – Vivavoce")
         self.setAccessibleName("Models")
@@ -50,9 +53,19 @@ class ModelsWindow(QWidget):
         self.card = QTextBrowser()
         self.card.setOpenExternalLinks(True)
         self.card.setAccessibleName("Model card")
+        self.results = QPlainTextEdit()  # every test of this session, the latest last
+        self.results.setReadOnly(True)
+        self.results.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
+        self.results.setAccessibleName("Test results")
+        self.results.hide()
+        right = QSplitter(Qt.Orientation.Vertical)
+        right.addWidget(self.card)
+        right.addWidget(self.results)
+        right.setStretchFactor(0, 2)
+        right.setStretchFactor(1, 1)
         splitter = QSplitter()
         splitter.addWidget(self.list)
-        splitter.addWidget(self.card)
+        splitter.addWidget(right)
         splitter.setStretchFactor(1, 1)
 
         self.import_button = QPushButton("&Import a model folder…")
@@ -60,12 +73,15 @@ class ModelsWindow(QWidget):
         self.remove_button = QPushButton("&Remove…")
         self.use_button = QPushButton("&Use for captions")
         self.use_button.setAccessibleDescription("Choose this model in the caption window")
+        self.test_button = QPushButton("&Test on recordings…")
+        self.test_button.setToolTip("Transcribe a folder of recordings with transcripts and measure the "
+                                    "character and word error rates (vivavoce train evaluate)")
         self.busy = QProgressBar()
         self.busy.setRange(0, 0)  # a model is read and written in one go: no steps to count
-        self.busy.setAccessibleName("Import in progress")
+        self.busy.setAccessibleName("Import or test in progress")
         self.cancel_button = QPushButton("&Cancel import")
         buttons = QHBoxLayout()
-        for widget in (self.import_button, self.remove_button, self.use_button):
+        for widget in (self.import_button, self.remove_button, self.test_button, self.use_button):
             buttons.addWidget(widget)
         buttons.addWidget(self.busy, 1)
         buttons.addWidget(self.cancel_button)
@@ -83,6 +99,7 @@ class ModelsWindow(QWidget):
         self.remove_button.clicked.connect(self.ask_remove)
         self.use_button.clicked.connect(self._use)
         self.cancel_button.clicked.connect(self.cancel_import)
+        self.test_button.clicked.connect(self.ask_test)
         geometry = settings.geometry("models/geometry")
         if geometry is not None:
             self.restoreGeometry(geometry)
@@ -142,8 +159,10 @@ class ModelsWindow(QWidget):
         self.remove_button.setToolTip("A bundled model cannot be removed" if entry is not None and entry.bundled
                                       else "Delete this model from the disk")
         self.use_button.setEnabled(entry is not None and entry.config.kind == "ctc")
+        self.test_button.setEnabled(entry is not None and entry.config.kind == "ctc" and not importing)
         self.busy.setVisible(importing)
         self.cancel_button.setVisible(importing)
+        self.cancel_button.setText("&Cancel test" if self.testing else "&Cancel import")
 
     def _use(self) -> None:
         name = self.current_name()
@@ -207,6 +226,52 @@ class ModelsWindow(QWidget):
             self.show_message(f"The import failed: {line}" + ("" if line.endswith(".") else "."))
         self._update_controls()
 
+    # -- test -------------------------------------------------------------------
+
+    def ask_test(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Recordings with transcripts to test on",
+                                                  self.settings.get("models/test_on", str(Path.home())))
+        if folder:
+            self.settings.set("models/test_on", folder)
+            self.test_on(folder)
+
+    def test_on(self, folder: str) -> None:
+        """Measure the selected model's error rates on ``folder``, in a child process."""
+        name = self.current_name()
+        if self.child is not None or not name:
+            return
+        if not Path(folder).is_dir():
+            self.show_message(f"{folder}: no such folder.")
+            return
+        self.banner.hide()
+        self.testing, self.cancelled = name, False
+        self.tested_on = folder
+        self.child = Child(["train", "evaluate", "--model", name, "--data", str(folder), "--worst", "10"],
+                           parent=self)
+        self.child.finished.connect(self._on_tested)
+        self.busy.setFormat(f"Testing {name} on {Path(folder).name}…")
+        self.child.start()
+        self._update_controls()
+
+    def _on_tested(self, code: int) -> None:
+        child, name, folder = self.child, self.testing, self.tested_on
+        self.child, self.testing = None, ""
+        child.deleteLater()
+        lines = list(child.lines)
+        # The report starts "model NAME (DECODER): N recordings, CER x%, WER y%" (training/evaluate.py).
+        start = next((i for i, line in enumerate(lines) if line.startswith("model ")), None)
+        if code == 0 and start is not None:
+            summary = lines[start].partition(": ")[2]
+            self.show_message(f"{name} on {folder}: {summary}.", "info")
+            self.results.show()
+            self.results.appendPlainText(f"{name} on {folder}\n" + "\n".join(lines[start:]) + "\n")
+        elif self.cancelled:
+            self.show_message(f"The test of {name} was cancelled.", "info")
+        else:
+            line = child.error_line() or (lines[-1] if lines else f"exit code {code}")
+            self.show_message(f"The test failed: {line}" + ("" if line.endswith(".") else "."))
+        self._update_controls()
+
     # -- remove -----------------------------------------------------------------
 
     def ask_remove(self) -> None:
@@ -235,7 +300,7 @@ class ModelsWindow(QWidget):
         self.banner.show_message(text, kind)
 
     def shut_down(self) -> None:
-        """Cancel an import (the app is closing)."""
+        """Cancel an import or a test (the app is closing)."""
         if self.child is not None:
             self.cancel_import()
             self.child.wait(10_000)

@@ -32,7 +32,7 @@ PREROLL_SECONDS = 0.3
 LEVEL_INTERVAL = 0.05
 FLOOR_DB = -60.0  # the level bar's empty end
 TARGET_MINUTES = 15  # what the README's measurement used (14.2 minutes)
-MAX_TAKE_SECONDS = 60.0  # a take left running stops itself
+MAX_TAKE_SECONDS = 30.0  # a take left running stops itself: fine-tuning skips longer recordings
 
 
 class Listener(QThread):
@@ -123,7 +123,6 @@ class RecorderWindow(QWidget):
         self.recording = False
         self.take_index = 0  # the sentence being recorded
         self.takes = 0  # takes begun: a take that arrives is kept only if it is the latest
-        self.last_take: np.ndarray | None = None
         self.set: RecordingSet | None = None
         self.index = 0
         self.setWindowTitle("Record your voice – Vivavoce")
@@ -279,7 +278,6 @@ class RecorderWindow(QWidget):
         self.set_box.setEditText(name)
         self.settings.set("recorder/set", name)
         self.banner.hide()
-        self.last_take = None
         self.note_label.setText("")
         self.go(self.set.next_unrecorded() or 0)
         return True
@@ -413,8 +411,12 @@ class RecorderWindow(QWidget):
                 self.show_message(str(error))
                 self._update()
                 return
-            self.last_take = take
+            if self.set_box.findText(self.set.name) < 0:
+                self.set_box.addItem(self.set.name)
             saved = f"Saved sentence {self.take_index + 1} ({len(take) / SAMPLE_RATE:.1f} s)."
+            if len(samples) >= MAX_TAKE_SECONDS * SAMPLE_RATE:
+                advice = (f"Recording stops by itself after {MAX_TAKE_SECONDS:.0f} s, the longest a training "
+                          "recording can be: if the sentence was cut, record it again.")
             self.note_label.setText(f"{saved} {advice}" if advice else saved)
             if not advice:
                 following = self.set.next_unrecorded(self.take_index)

@@ -155,3 +155,33 @@ def test_use_for_captions_chooses_the_model_in_the_caption_window(qtbot, windows
     window.use_button.click()
 
     assert main.model_box.currentData() == "chosen"
+
+
+def test_a_model_is_tested_on_recordings_and_a_folder_without_transcripts_is_named(qtbot, windows, tmp_path):
+    from conftest import speak
+
+    main, window = windows
+    folder = tmp_path / "held-out"
+    folder.mkdir()
+    for i, text in enumerate(["the children were told to put away their toys", "she noted everything"]):
+        speak(text, folder / f"{i}.wav", speed=150)
+        (folder / f"{i}.txt").write_text(text + "\n")
+    window.refresh(select="default")
+
+    window.test_on(str(folder))
+    assert window.busy.isVisible() and "Cancel test" in window.cancel_button.text()
+    qtbot.waitUntil(lambda: window.child is None, timeout=IMPORT_MS)
+
+    message = window.banner.text.text()
+    assert window.banner.kind == "info" and message.startswith(f"default on {folder}: 2 recordings, CER ")
+    cer = float(message.split("CER ")[1].split("%")[0])
+    assert 0 <= cer < 60  # the bundled model reads clear espeak-ng speech, if not well
+    results = window.results.toPlainText()
+    assert not window.results.isHidden() and "ref: the children were told to put away their toys" in results
+
+    (tmp_path / "untranscribed").mkdir()
+    speak("nothing written down", tmp_path / "untranscribed" / "a.wav")
+    window.test_on(str(tmp_path / "untranscribed"))
+    qtbot.waitUntil(lambda: window.child is None, timeout=IMPORT_MS)
+    assert window.banner.kind == "error" and "untranscribed" in window.banner.text.text()
+    assert "no recordings with transcripts" in window.banner.text.text()
