@@ -10,10 +10,10 @@ from PySide6.QtWidgets import (QComboBox, QDockWidget, QFileDialog, QHBoxLayout,
                                QLineEdit, QMainWindow, QMessageBox, QProgressBar, QPushButton,
                                QVBoxLayout, QWidget)
 
-from engine.errors import VivavoceError
 from engine.transcripts import Line
 
 from .banner import MessageBanner
+from .microphones import fill_microphones
 from .captions import CaptionView
 from .overlay import CaptionOverlay
 from .settings import Settings
@@ -257,30 +257,13 @@ class MainWindow(QMainWindow):
         if self.lists_ready:
             return
         self.lists_ready = True
-        self.fill_devices()
-        self.fill_models(self._chosen_model)
         s = self.settings
-        device = s.get("captions/input_device", None, kind=None)
-        if device and self.device_box.findData(device) < 0:
-            self.device_box.addItem(f"{device} (not connected)", device)
-        self.device_box.setCurrentIndex(max(0, self.device_box.findData(device)) if device else 0)
+        fill_microphones(self.device_box, s.get("captions/input_device", None, kind=None))
+        self.fill_models(self._chosen_model)
         model = None if self._chosen_model else s.get("captions/model", None, kind=None)
         if model and self.model_box.findData(model) >= 0:
             self.model_box.setCurrentIndex(self.model_box.findData(model))
         self._update_controls()
-
-    def fill_devices(self) -> None:
-        self.device_box.clear()
-        self.device_box.addItem("Default microphone", None)
-        try:
-            from engine.capture import list_input_devices
-
-            devices = list_input_devices()
-        except VivavoceError as error:
-            self.device_box.setToolTip(str(error))
-            return
-        for device in devices:
-            self.device_box.addItem(device["name"], device["name"])
 
     def fill_models(self, chosen: str | None = None) -> None:
         from engine.store import DEFAULT_MODEL, list_models

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 from PySide6.QtCore import QElapsedTimer, QThread, QTimer, Qt, Signal
-from PySide6.QtGui import QFont, QKeySequence, QShortcut
+from PySide6.QtGui import QAccessible, QAccessibleAnnouncementEvent, QFont, QKeySequence, QShortcut
 from PySide6.QtWidgets import (QComboBox, QFileDialog, QFormLayout, QFrame, QHBoxLayout, QLabel,
                                QProgressBar, QPushButton, QVBoxLayout, QWidget)
 
@@ -26,6 +26,7 @@ from training.recording_set import (SAMPLE_RATE, RecordingSet, check_take, dbfs,
                                     recording_sets, recordings_dir, trimmed)
 
 from .banner import MessageBanner
+from .microphones import fill_microphones
 from .settings import Settings
 
 PREROLL_SECONDS = 0.3
@@ -92,6 +93,8 @@ class Listener(QThread):
                 preroll = np.concatenate([preroll, block])[-int(PREROLL_SECONDS * SAMPLE_RATE):]
         except VivavoceError as error:
             self.failed.emit(str(error))
+        except Exception as error:  # noqa: BLE001 - the window must say that the microphone stopped
+            self.failed.emit(f"the microphone stopped: {type(error).__name__}: {error}")
         finally:
             source.stop()
 
@@ -242,23 +245,9 @@ class RecorderWindow(QWidget):
             self.restoreGeometry(geometry)
         else:
             self.resize(760, 520)
-        self.fill_devices(s.get("recorder/input_device", None, kind=None))
+        fill_microphones(self.device_box, s.get("recorder/input_device", None, kind=None))
         self.set_box.addItems(recording_sets())
         self.open_set(s.get("recorder/set", "my-voice"))
-
-    def fill_devices(self, chosen: str | None = None) -> None:
-        self.device_box.clear()
-        self.device_box.addItem("Default microphone", None)
-        try:
-            from engine.capture import list_input_devices
-
-            for device in list_input_devices():
-                self.device_box.addItem(device["name"], device["name"])
-        except VivavoceError as error:
-            self.device_box.setToolTip(str(error))
-        if chosen and self.device_box.findData(chosen) < 0:
-            self.device_box.addItem(f"{chosen} (not connected)", chosen)
-        self.device_box.setCurrentIndex(max(0, self.device_box.findData(chosen)) if chosen else 0)
 
     # -- the set and the sentence -----------------------------------------------
 
@@ -370,7 +359,7 @@ class RecorderWindow(QWidget):
         """Drop a take being recorded (moving to another sentence or set, closing)."""
         if self.recording and self.listener is not None:
             self.listener.cancel()
-            self.note_label.setText("The recording was dropped.")
+            self._note("The recording was dropped.")
         self.recording = False
 
     def toggle_recording(self) -> None:
@@ -417,15 +406,20 @@ class RecorderWindow(QWidget):
             if len(samples) >= MAX_TAKE_SECONDS * SAMPLE_RATE:
                 advice = (f"Recording stops by itself after {MAX_TAKE_SECONDS:.0f} s, the longest a training "
                           "recording can be: if the sentence was cut, record it again.")
-            self.note_label.setText(f"{saved} {advice}" if advice else saved)
+            self._note(f"{saved} {advice}" if advice else saved)
             if not advice:
                 following = self.set.next_unrecorded(self.take_index)
                 if following is not None:
                     self.go(following)
         else:
-            self.note_label.setText(advice)
+            self._note(advice)
         self.state_label.setText("Listening. Press Record (R), read the sentence, then press Stop.")
         self._update()
+
+    def _note(self, text: str) -> None:
+        """Say how the take went, under the buttons and to a screen reader."""
+        self.note_label.setText(text)
+        QAccessible.updateAccessibility(QAccessibleAnnouncementEvent(self.note_label, text))
 
     def play(self) -> None:
         if self.set is None or not self.set.recorded(self.index) or self.recording:

@@ -1,5 +1,6 @@
 """The README's screenshots: the main window captioning speech, the overlay over another window, the
-models window, the voice recorder, and the training window fine-tuning a model.
+models window testing the model on a few sentences, the voice recorder, and the training window
+fine-tuning a model.
 
 Needs a real X server (Xvfb will do), flite or espeak-ng for the speech, and PulseAudio (the
 recorder hears espeak-ng through a null sink the script loads and unloads):
@@ -190,6 +191,14 @@ def main() -> int:
         models = window.models_window
         models.resize(1000, 620)
         models.refresh(select=args.model or "default")
+        held_out = Path(tmp) / "held-out"
+        held_out.mkdir()
+        for i, text in enumerate(TRAINING_SENTENCES[:3]):
+            subprocess.run(["espeak-ng", "-v", ("en-us", "en-gb")[i % 2], "-s", "150", "-w",
+                            str(held_out / f"{i}.wav"), text], check=True)
+            (held_out / f"{i}.txt").write_text(text + "\n")
+        models.test_on(str(held_out))
+        wait(app, 120, lambda: models.child is None)
         wait(app, 0.5)
         models.grab().save(str(out / "models.png"))
         window.close()
