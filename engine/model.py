@@ -409,12 +409,14 @@ def contrastive_logits(context: Tensor, targets: Tensor, negatives: Tensor, temp
     return torch.cat([logits[..., :1], logits[..., 1:].masked_fill(same, float("-inf"))], dim=-1)
 
 
-def with_heads(model: Wav2Vec2, quantizer: bool, vocab_size: int, dropout: float | None = None) -> Wav2Vec2:
+def with_heads(model: Wav2Vec2, quantizer: bool, vocab_size: int, dropout: float | None = None,
+               keep_head: bool = True) -> Wav2Vec2:
     """The same network with the heads asked for: shared weights copied, heads it lacked made fresh.
 
     Continuing pretraining from a fine-tuned model adds a quantizer; fine-tuning a
     pretrained model swaps the quantizer for a CTC head of ``vocab_size`` outputs
-    (a CTC head of the same size is kept, to adapt a model to a new voice). ``dropout``,
+    (a CTC head of the same size is kept, to adapt a model to a new voice, unless
+    ``keep_head`` is false: a new vocabulary, whose symbols mean other things). ``dropout``,
     when given, replaces the Transformer's hidden and attention dropout rates.
     """
     arch = replace(model.arch, quantizer=quantizer, vocab_size=vocab_size)
@@ -422,7 +424,8 @@ def with_heads(model: Wav2Vec2, quantizer: bool, vocab_size: int, dropout: float
         arch = replace(arch, dropout=dropout, attention_dropout=dropout)
     new = Wav2Vec2(arch)
     target = new.state_dict()
-    shared = {k: v for k, v in model.state_dict().items() if k in target and v.shape == target[k].shape}
+    shared = {k: v for k, v in model.state_dict().items() if k in target and v.shape == target[k].shape
+              and (keep_head or not k.startswith("ctc_head."))}
     new.load_state_dict(shared, strict=False)
     return new
 

@@ -280,6 +280,52 @@ def test_a_recogniser_is_judged_before_fine_tuning_and_never_comes_out_worse(viv
     assert f"before fine-tuning: CER {100 * evaluations[0]['cer']:.1f}%" in card and "did not do better" in card
 
 
+SPANISH = ["el niño come una manzana", "mañana será otro día", "la canción está aquí", "el señor habló despacio",
+           "qué tal estás hoy", "un árbol en el jardín"]
+
+
+def test_a_recogniser_given_another_alphabet_gets_a_new_vocabulary_on_its_trained_network(
+        vivavoce, speech_folder, random_pretrained, tmp_path):
+    quick = ["--max-steps", "2", "--valid-fraction", "0", "--batch-seconds", "20", "--workers", "0",
+             "--log-every", "1"]
+    assert vivavoce("train", "finetune", "--data", speech_folder, "--init", random_pretrained, "--out",
+                    tmp_path / "english", *quick).returncode == 0
+    spanish = tmp_path / "spanish"
+    spanish.mkdir()
+    for i, text in enumerate(SPANISH):
+        speak(text, spanish / f"{i}.wav", voice="es")
+        (spanish / f"{i}.txt").write_text(text + "\n")
+    log = tmp_path / "events.jsonl"
+
+    result = vivavoce("train", "finetune", "--data", spanish, "--init", tmp_path / "english", "--out",
+                      tmp_path / "spanish-model", "--events", log, "--learning-rate", "0", *quick)
+
+    assert result.returncode == 0, result.stderr
+    tokens = json.loads((tmp_path / "spanish-model" / "config.json").read_text())["vocabulary"]["tokens"]
+    assert {"ñ", "á", "é", "í", "ó"} <= set(tokens)
+    warning = next(e["message"] for e in events(log) if e["event"] == "warning")
+    assert "6 of 6 transcripts use characters" in warning and all(c in warning for c in "áéíñó")
+    saved = (tmp_path / "spanish-model" / "training" / "config.toml").read_text()
+    assert 'vocabulary = "new"' in saved and "freeze_transformer_steps = 1000" in saved  # a new, random head
+    # The network it learnt on English is where the Spanish one starts (a learning rate of 0 keeps it
+    # as it was), under a new output layer, even where the two vocabularies have the same size.
+    english, new = weights(tmp_path / "english"), weights(tmp_path / "spanish-model")
+    shared = [name for name in english if not name.startswith("ctc_head.")]
+    assert shared and all(torch.equal(english[name], new[name]) for name in shared)
+    assert new["ctc_head.weight"].shape[0] == len(tokens)
+    assert new["ctc_head.weight"].shape != english["ctc_head.weight"].shape or not torch.equal(
+        new["ctc_head.weight"], english["ctc_head.weight"])
+
+    # Asked to keep its vocabulary, it can write none of these transcripts, and says so.
+    kept = vivavoce("train", "finetune", "--data", spanish, "--init", tmp_path / "english", "--out",
+                    tmp_path / "kept", "--vocabulary", "keep", *quick)
+    assert kept.returncode == 2 and "only 0 of 6 transcripts can be written" in kept.stderr
+    assert "--vocabulary new" in kept.stderr and not (tmp_path / "kept" / "model.safetensors").exists()
+    bad = vivavoce("train", "finetune", "--data", spanish, "--init", tmp_path / "english", "--out",
+                   tmp_path / "bad", "--vocabulary", "mine", *quick)
+    assert bad.returncode == 2 and "--vocabulary mine: choose one of auto, keep, new" in bad.stderr
+
+
 def test_the_default_learning_rate_falls_with_the_square_of_the_width():
     assert learning_rate_for(256) == 5e-4  # the bundled model: the rate measured best for adapting it
     assert learning_rate_for(96) == 5e-4  # never above

@@ -61,6 +61,12 @@ class FinetuneConfig(Common):
     out: str = ""
     init: str = ""
     language: str = "en"
+    # The characters a recogniser given as --init writes: "keep" its vocabulary and output layer
+    # (adapting it to a voice), or "new": a vocabulary from the transcripts and a new output layer
+    # on its trained network (another language, another alphabet). "auto": "new" when more than
+    # 5% of the transcripts hold characters it cannot write, else "keep". A pretrained --init
+    # always gets a new one.
+    vocabulary: str = "auto"
     # The peak learning rate; -1: by the width of --init's Transformer (finetune.learning_rate_for).
     learning_rate: float = -1.0
     batch_seconds: float = 100.0

@@ -78,8 +78,7 @@ class CTCTask(nn.Module):
         return loss, float(batch), {"loss": loss.item() / batch, "frozen": float(frozen)}
 
 
-def prepare_data(config: FinetuneConfig, text: TextRules, warnings: list[str]):
-    corpus = scan(config.data)
+def prepare_data(config: FinetuneConfig, corpus, text: TextRules, warnings: list[str]):
     for path, reason in corpus.unreadable:
         warnings.append(f"skipped {path}: {reason}")
     labelled, too_long = drop_long(corpus.labelled, config.max_utterance_seconds)
@@ -121,9 +120,33 @@ def learning_rate_for(width: int) -> float:
     return min(5e-4, 5e-4 * (256 / width) ** 2)
 
 
+VOCABULARY_CHOICES = ("auto", "keep", "new")
+NEW_VOCABULARY_SHARE = 0.05  # "auto": more transcripts than this that the model cannot write
+
+
 def keeps_vocabulary(loaded) -> bool:
-    """A model that already writes text keeps its vocabulary and text rules (adapting it to a voice)."""
+    """A model that already writes text can keep its vocabulary and text rules (adapting it to a voice)."""
     return loaded.config.kind in ("ctc", "phoneme")
+
+
+def choose_vocabulary(config: FinetuneConfig, loaded, corpus, warnings: list[str]) -> bool:
+    """Whether to keep the vocabulary of ``loaded`` (see FinetuneConfig.vocabulary) for ``corpus``."""
+    if config.vocabulary not in VOCABULARY_CHOICES:
+        raise VivavoceError(f"--vocabulary {config.vocabulary}: choose one of {', '.join(VOCABULARY_CHOICES)}")
+    if not keeps_vocabulary(loaded) or config.vocabulary == "new":
+        return False
+    if config.vocabulary == "keep":
+        return True
+    vocabulary, rules = loaded.config.vocabulary, loaded.config.text
+    texts = [rules.apply(u.text) for u in corpus.labelled]
+    unwritable = [t for t in texts if t and encode(t, vocabulary) is None]
+    if len(unwritable) <= NEW_VOCABULARY_SHARE * max(1, len(texts)):
+        return True
+    missing = sorted({c for t in unwritable for c in t} - set(vocabulary.tokens) - {" "})
+    warnings.append(f"{len(unwritable)} of {len(texts)} transcripts use characters {config.init} cannot write "
+                    f"({' '.join(missing[:12])}): it gets a new vocabulary from the transcripts and a new output "
+                    "layer (--vocabulary keep would skip those transcripts instead)")
+    return False
 
 
 def finetune(config: FinetuneConfig, resume: bool, command: str) -> tuple[str, Path]:
@@ -132,17 +155,24 @@ def finetune(config: FinetuneConfig, resume: bool, command: str) -> tuple[str, P
     warnings: list[str] = []
     torch.manual_seed(config.seed)
     loaded = load_model(config.init)
-    kept = keeps_vocabulary(loaded)
+    corpus = scan(config.data)
+    kept = choose_vocabulary(config, loaded, corpus, warnings)
+    if keeps_vocabulary(loaded):
+        config.vocabulary = "keep" if kept else "new"  # as resolved, for --resume
     if config.freeze_transformer_steps < 0:
         config.freeze_transformer_steps = 0 if kept else NEW_HEAD_FREEZE_STEPS
     if config.learning_rate < 0:
         config.learning_rate = learning_rate_for(loaded.model.arch.hidden_size)
     text = loaded.config.text if kept else TextRules("lower")
-    utterances = prepare_data(config, text, warnings)
+    utterances = prepare_data(config, corpus, text, warnings)
     vocabulary = loaded.config.vocabulary if kept else build_vocabulary([u.text for u in utterances])
     model = with_heads(grown(loaded.model, config), quantizer=False, vocab_size=len(vocabulary),
-                       dropout=config.dropout if config.dropout >= 0 else None)
+                       dropout=config.dropout if config.dropout >= 0 else None, keep_head=kept)
     encodable = [u for u in utterances if encode(u.text, vocabulary) is not None]
+    if len(encodable) < MIN_UTTERANCES:
+        raise VivavoceError(f"{config.data}: only {len(encodable)} of {len(utterances)} transcripts can be written "
+                            f"with the characters of {config.init}; fine-tuning needs at least {MIN_UTTERANCES} "
+                            "(--vocabulary new gives the model the transcripts' own characters)")
     if len(encodable) < len(utterances):
         warnings.append(f"skipped {len(utterances) - len(encodable)} transcripts with characters outside "
                         "the model's vocabulary")
