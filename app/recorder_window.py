@@ -1,7 +1,7 @@
 """Record your voice: read sentences aloud into a recording set to fine-tune a model on.
 
-Measured (README, "Adapting the default model to a voice"): 14 minutes of one voice and 20
-minutes of CPU take the bundled model from 50% to 18.5% character errors on that voice. This
+Measured (README, "What adapting the default model to a voice gives"): 14 minutes of one voice
+and 20 minutes of CPU take the bundled model from 50% to 18.4% character errors on that voice. This
 window is how a user makes those minutes: it shows a sentence, records it, cuts the silence
 around it, checks the level, and saves it with its transcript in the folder layout the training
 commands read (`training.recording_set`). "Train on these recordings" opens the training window

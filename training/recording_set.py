@@ -112,6 +112,7 @@ class RecordingSet:
 
     def __init__(self, folder: Path):
         self.folder = Path(folder)
+        self._seconds: dict[int, float] = {}  # each recording's length, read once
         listed = self.folder / SENTENCES
         try:
             self.sentences = (read_sentences(listed.read_text(encoding="utf-8")) if listed.exists()
@@ -145,13 +146,15 @@ class RecordingSet:
         return None
 
     def seconds(self) -> float:
-        """The length of all its recordings together, in seconds (read from the file headers)."""
+        """The length of all its recordings together, in seconds (each file's header read once)."""
         total = 0.0
         for index in self.recorded_indices():
-            try:
-                total += soundfile.info(str(self.audio(index))).duration
-            except (RuntimeError, soundfile.LibsndfileError):
-                pass
+            if index not in self._seconds:
+                try:
+                    self._seconds[index] = soundfile.info(str(self.audio(index))).duration
+                except (RuntimeError, soundfile.LibsndfileError):
+                    continue
+            total += self._seconds[index]
         return total
 
     def add_sentences(self, sentences: list[str]) -> int:
@@ -182,6 +185,7 @@ class RecordingSet:
         clipped = np.clip(samples, -1.0, 1.0)
         _write_atomically(self.audio(index), lambda path: soundfile.write(
             str(path), clipped, SAMPLE_RATE, subtype="PCM_16", format="WAV"))
+        self._seconds[index] = len(clipped) / SAMPLE_RATE
         return self.audio(index)
 
 
