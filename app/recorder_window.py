@@ -126,6 +126,7 @@ class RecorderWindow(QWidget):
         self.recording = False
         self.take_index = 0  # the sentence being recorded
         self.takes = 0  # takes begun: a take that arrives is kept only if it is the latest
+        self.playing = False  # a recording was sent to the output (sounddevice.play) and may still sound
         self.set: RecordingSet | None = None
         self.index = 0
         self.setWindowTitle("Record your voice – Vivavoce")
@@ -192,12 +193,15 @@ class RecorderWindow(QWidget):
         self.record_button.setMinimumWidth(140)
         self.play_button = QPushButton("▶ P&lay")
         self.play_button.setAccessibleDescription("Play back this sentence's recording")
+        self.delete_button = QPushButton("&Delete")
+        self.delete_button.setAccessibleDescription("Delete this sentence's recording")
         self.next_button = QPushButton("&Next ▶")
         buttons = QHBoxLayout()
         buttons.addWidget(self.previous_button)
         buttons.addStretch(1)
         buttons.addWidget(self.record_button)
         buttons.addWidget(self.play_button)
+        buttons.addWidget(self.delete_button)
         buttons.addStretch(1)
         buttons.addWidget(self.next_button)
 
@@ -228,6 +232,7 @@ class RecorderWindow(QWidget):
         self.previous_button.clicked.connect(lambda: self.go(self.index - 1))
         self.next_button.clicked.connect(lambda: self.go(self.index + 1))
         self.play_button.clicked.connect(self.play)
+        self.delete_button.clicked.connect(self.delete)
         self.train_button.clicked.connect(self._train)
         self.sentences_button.clicked.connect(self._own_sentences)
         self.set_box.lineEdit().editingFinished.connect(self._set_chosen)
@@ -302,6 +307,7 @@ class RecorderWindow(QWidget):
         self.record_button.setText("■ &Stop" if self.recording else ("● Re-&record" if recorded else "● &Record"))
         self.record_button.setEnabled(self.listening and s is not None)
         self.play_button.setEnabled(recorded and not self.recording)
+        self.delete_button.setEnabled(recorded and not self.recording)
         self.train_button.setEnabled(bool(done) and not self.recording)
         for widget in (self.set_box, self.device_box, self.sentences_button):
             widget.setEnabled(not self.recording)
@@ -369,6 +375,7 @@ class RecorderWindow(QWidget):
             self.listener.end()
             self.state_label.setText("Saving…")
         else:
+            self.stop_playing()  # or the microphone would record it from the speakers
             self.takes += 1
             self.listener.begin(self.takes)
             self.recording = True
@@ -421,6 +428,18 @@ class RecorderWindow(QWidget):
         self.note_label.setText(text)
         QAccessible.updateAccessibility(QAccessibleAnnouncementEvent(self.note_label, text))
 
+    def delete(self) -> None:
+        """Delete the shown sentence's recording (a take that should not be trained on)."""
+        if self.set is None or not self.set.recorded(self.index) or self.recording:
+            return
+        try:
+            self.set.delete(self.index)
+        except VivavoceError as error:
+            self.show_message(str(error))
+            return
+        self._note(f"Deleted the recording of sentence {self.index + 1}.")
+        self._update()
+
     def play(self) -> None:
         if self.set is None or not self.set.recorded(self.index) or self.recording:
             return
@@ -430,6 +449,7 @@ class RecorderWindow(QWidget):
 
             samples, rate = soundfile.read(str(self.set.audio(self.index)), dtype="float32")
             sounddevice.play(samples, rate)
+            self.playing = True
         except Exception as error:  # noqa: BLE001 - PortAudio's and libsndfile's errors, said in one line
             self.show_message(f"cannot play {self.set.audio(self.index)}: {error}")
 
@@ -474,8 +494,16 @@ class RecorderWindow(QWidget):
         if self.listener is None:
             self.start_listening()
 
+    def stop_playing(self) -> None:
+        if self.playing:
+            import sounddevice
+
+            sounddevice.stop()
+            self.playing = False
+
     def closeEvent(self, event) -> None:
-        """Closing stops recording (an unfinished take is dropped) and closes the microphone."""
+        """Closing stops recording (an unfinished take is dropped), playback, and the microphone."""
+        self.stop_playing()
         self.stop_listening()
         self.settings.set("recorder/geometry", self.saveGeometry())
         self._update()

@@ -145,6 +145,16 @@ class RecordingSet:
                 return index
         return None
 
+    def delete(self, index: int) -> None:
+        """Delete the recording of sentence ``index``: its audio first, so that no audio is ever
+        left without its transcript."""
+        for path in (self.audio(index), self.transcript(index)):
+            try:
+                path.unlink(missing_ok=True)
+            except OSError as error:
+                raise VivavoceError(f"cannot delete {path}: {error.strerror or error}") from None
+        self._seconds.pop(index, None)
+
     def seconds(self) -> float:
         """The length of all its recordings together, in seconds (each file's header read once)."""
         total = 0.0
