@@ -13,12 +13,13 @@ press kept, so a first word said with the click is not cut.
 """
 
 import threading
+from collections import deque
 from pathlib import Path
 
 import numpy as np
 from PySide6.QtCore import QElapsedTimer, QThread, QTimer, Qt, Signal
 from PySide6.QtGui import QAccessible, QAccessibleAnnouncementEvent, QFont, QKeySequence, QShortcut
-from PySide6.QtWidgets import (QComboBox, QFileDialog, QFormLayout, QFrame, QHBoxLayout, QLabel,
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QFormLayout, QFrame, QHBoxLayout, QLabel,
                                QProgressBar, QPushButton, QVBoxLayout, QWidget)
 
 from engine.errors import VivavoceError
@@ -34,6 +35,11 @@ LEVEL_INTERVAL = 0.05
 FLOOR_DB = -60.0  # the level bar's empty end
 TARGET_MINUTES = 15  # what the README's measurement used (14.2 minutes)
 MAX_TAKE_SECONDS = 30.0  # a take left running stops itself: fine-tuning skips longer recordings
+PAUSE_SECONDS = 1.5  # "Stop after a pause": this much quiet after speech ends the take
+SPEECH_ABOVE_FLOOR_DB = 15.0  # a block is speech this far above the quietest of the last seconds
+SPEECH_MIN_DBFS = -55.0  # and never quieter than this (a digitally silent input has no floor)
+FLOOR_SECONDS = 3.0
+LISTENING = "Listening. Press Record (R) and read the sentence."
 
 
 class Listener(QThread):
@@ -53,10 +59,19 @@ class Listener(QThread):
         self._ending = False
         self._blocks: list[np.ndarray] = []
         self._number = 0
+        self._recent: deque[tuple[float, float]] = deque()  # (seconds, dBFS) of the blocks before a take
+        self._pause: float | None = None  # end the take after this much quiet following speech
+        self._threshold = SPEECH_MIN_DBFS
+        self._heard = False
+        self._quiet = 0.0
 
-    def begin(self, number: int) -> None:
+    def begin(self, number: int, stop_after_pause: bool = False) -> None:
         with self._lock:
             self._recording, self._ending, self._blocks, self._number = True, False, [], number
+            self._pause = PAUSE_SECONDS if stop_after_pause else None
+            floor = min((level for _, level in self._recent), default=-120.0)
+            self._threshold = max(floor + SPEECH_ABOVE_FLOOR_DB, SPEECH_MIN_DBFS)
+            self._heard, self._quiet = False, 0.0
 
     def end(self) -> None:
         with self._lock:
@@ -86,10 +101,15 @@ class Listener(QThread):
                     said_ready = True
                     self.ready.emit()
                 clock += len(block) / SAMPLE_RATE
+                level = dbfs(block)
                 if clock - last_level >= LEVEL_INTERVAL:
                     last_level = clock
-                    self.level.emit(dbfs(block))
-                self._collect(block, preroll)
+                    self.level.emit(level)
+                self._collect(block, level, preroll)
+                with self._lock:
+                    self._recent.append((clock, level))
+                    while self._recent[0][0] < clock - FLOOR_SECONDS:
+                        self._recent.popleft()
                 preroll = np.concatenate([preroll, block])[-int(PREROLL_SECONDS * SAMPLE_RATE):]
         except VivavoceError as error:
             self.failed.emit(str(error))
@@ -98,15 +118,20 @@ class Listener(QThread):
         finally:
             source.stop()
 
-    def _collect(self, block: np.ndarray, preroll: np.ndarray) -> None:
+    def _collect(self, block: np.ndarray, level: float, preroll: np.ndarray) -> None:
         with self._lock:
             if not self._recording:
                 return
             if not self._blocks:
                 self._blocks.append(preroll.copy())
             self._blocks.append(block)
+            if level > self._threshold:
+                self._heard, self._quiet = True, 0.0
+            elif self._heard:
+                self._quiet += len(block) / SAMPLE_RATE
+            paused = self._pause is not None and self._quiet >= self._pause
             seconds = sum(len(b) for b in self._blocks) / SAMPLE_RATE
-            if not (self._ending or seconds >= MAX_TAKE_SECONDS):
+            if not (self._ending or paused or seconds >= MAX_TAKE_SECONDS):
                 return
             samples, number = np.concatenate(self._blocks), self._number
             self._blocks, self._recording, self._ending = [], False, False
@@ -196,6 +221,9 @@ class RecorderWindow(QWidget):
         self.delete_button = QPushButton("&Delete")
         self.delete_button.setAccessibleDescription("Delete this sentence's recording")
         self.next_button = QPushButton("&Next ▶")
+        self.pause_box = QCheckBox("Stop after a p&ause")
+        self.pause_box.setToolTip(f"End each recording {PAUSE_SECONDS:g} s after you stop speaking, "
+                                  "instead of waiting for Stop")
         buttons = QHBoxLayout()
         buttons.addWidget(self.previous_button)
         buttons.addStretch(1)
@@ -203,6 +231,7 @@ class RecorderWindow(QWidget):
         buttons.addWidget(self.play_button)
         buttons.addWidget(self.delete_button)
         buttons.addStretch(1)
+        buttons.addWidget(self.pause_box)
         buttons.addWidget(self.next_button)
 
         self.note_label = QLabel()
@@ -251,6 +280,8 @@ class RecorderWindow(QWidget):
         else:
             self.resize(760, 520)
         fill_microphones(self.device_box, s.get("recorder/input_device", None, kind=None))
+        self.pause_box.setChecked(s.get("recorder/stop_after_pause", True, kind=bool))
+        self.pause_box.toggled.connect(lambda on: self.settings.set("recorder/stop_after_pause", on))
         self.set_box.addItems(recording_sets())
         self.open_set(s.get("recorder/set", "my-voice"))
 
@@ -342,7 +373,7 @@ class RecorderWindow(QWidget):
 
     def _on_ready(self) -> None:
         self.ready = True
-        self.state_label.setText("Listening. Press Record (R), read the sentence, then press Stop.")
+        self.state_label.setText(LISTENING)
         self._update()
 
     def _on_level(self, db: float) -> None:
@@ -377,11 +408,11 @@ class RecorderWindow(QWidget):
         else:
             self.stop_playing()  # or the microphone would record it from the speakers
             self.takes += 1
-            self.listener.begin(self.takes)
+            self.listener.begin(self.takes, self.pause_box.isChecked())
             self.recording = True
             self.take_index = self.index
             self.note_label.setText("")
-            self.state_label.setText("Recording… read the sentence, then press Stop (R).")
+            self.state_label.setText(self._recording_text(0))
             self.take_clock.start()
             self.clock_timer.start()
         self._update()
@@ -391,8 +422,12 @@ class RecorderWindow(QWidget):
             self.clock_timer.stop()
             return
         if self.state_label.text().startswith("Recording"):
-            self.state_label.setText(f"Recording… {self.take_clock.elapsed() / 1000:.0f} s. "
-                                     "Read the sentence, then press Stop (R).")
+            self.state_label.setText(self._recording_text(self.take_clock.elapsed() / 1000))
+
+    def _recording_text(self, seconds: float) -> str:
+        end = ("it stops when you pause, or press Stop (R)" if self.pause_box.isChecked()
+               else "then press Stop (R)")
+        return f"Recording… {seconds:.0f} s. Read the sentence; {end}."
 
     def _on_take(self, number: int, samples: np.ndarray) -> None:
         if not self.recording or number != self.takes:  # dropped meanwhile
@@ -420,7 +455,7 @@ class RecorderWindow(QWidget):
                     self.go(following)
         else:
             self._note(advice)
-        self.state_label.setText("Listening. Press Record (R), read the sentence, then press Stop.")
+        self.state_label.setText(LISTENING)
         self._update()
 
     def _note(self, text: str) -> None:

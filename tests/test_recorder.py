@@ -283,3 +283,26 @@ def test_typing_r_in_the_set_name_types_it_and_does_not_record(qtbot, recorder):
     recorder.record_button.setFocus()
     qtbot.keyClick(recorder, "r")
     assert recorder.recording
+
+
+def test_a_take_ends_itself_after_a_pause_unless_that_is_turned_off(qtbot, recorder, tmp_path):
+    assert recorder.pause_box.isChecked()  # the default
+    wav = speak(recorder.set.sentences[0], tmp_path / "read.wav")
+    recorder.record_button.click()
+    subprocess.run(["paplay", "-d", SINK, str(wav)], check=True, timeout=60)
+    # No Stop pressed: 1.5 s after the speech, the take ends and is saved.
+    qtbot.waitUntil(lambda: not recorder.recording, timeout=10_000)
+    assert recorder.set.recorded_indices() == [0] and recorder.index == 1
+    samples, _ = soundfile.read(recordings_dir() / "my-voice" / "0001.wav", dtype="float32")
+    start, end = speech_span(samples)
+    assert (len(samples) - end) / RATE < TAIL_SECONDS + 0.05  # cut back to the speech
+
+    recorder.pause_box.setChecked(False)
+    recorder.record_button.click()
+    subprocess.run(["paplay", "-d", SINK, str(wav)], check=True, timeout=60)
+    qtbot.wait(3000)
+    assert recorder.recording  # waits for Stop
+    recorder.record_button.click()
+    qtbot.waitUntil(lambda: not recorder.recording, timeout=10_000)
+    assert recorder.set.recorded_indices() == [0, 1]
+    assert Settings(tmp_path / "settings.ini").get("recorder/stop_after_pause", True, kind=bool) is False
