@@ -158,9 +158,14 @@ def append_durably(file, text: str, what: str) -> None:
 
 
 def atomic_write_text(path: str | os.PathLike, text: str) -> None:
-    """Writes ``text`` (UTF-8) to ``path`` whole or not at all.
+    """Writes ``text`` (UTF-8) to ``path`` whole or not at all (see `atomic_write_bytes`)."""
+    atomic_write_bytes(path, text.encode("utf-8"))
 
-    The text goes to a temporary file in the same folder, reaches the disk,
+
+def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
+    """Writes ``data`` to ``path`` whole or not at all.
+
+    The data goes to a temporary file in the same folder, reaches the disk,
     then replaces ``path`` in one step, so ``path`` never holds half a file.
     Raises ``VivavoceError`` naming ``path`` when it cannot be written (a
     missing folder, no permission, a full disk); no temporary is left behind.
@@ -170,15 +175,15 @@ def atomic_write_text(path: str | os.PathLike, text: str) -> None:
     temporary = os.path.join(folder, f".{os.path.basename(path)}.{secrets.token_hex(4)}.tmp")
     try:
         # os.open, unlike tempfile, creates the file with the user's umask: the
-        # transcript gets the permissions of any other file they save.
+        # file gets the permissions of any other file they save.
         descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
     except FileNotFoundError:
         raise VivavoceError(f"{path}: cannot write (the folder {folder} does not exist)") from None
     except OSError as error:
         raise VivavoceError(f"{path}: cannot write ({error.strerror or error})") from None
     try:
-        with open(descriptor, "w", encoding="utf-8", newline="") as out:
-            out.write(text)
+        with open(descriptor, "wb") as out:
+            out.write(data)
             out.flush()
             os.fsync(out.fileno())
         os.replace(temporary, path)

@@ -4,10 +4,10 @@ A set is a folder, by default ``recordings/NAME`` in the user's data folder, in 
 training commands read: ``0001.wav`` (16 kHz mono, 16-bit) with its transcript ``0001.txt``
 beside it, the number being the sentence's place in the set's list. The list is the hidden file
 ``.sentences.txt`` in the folder (hidden files are not part of a corpus), one sentence a line,
-made from the bundled prompts (``assets/prompts/en.txt``) or the user's own text. Lines are only
-ever added to it, so a number always means the same sentence.
+made from the bundled prompts (``assets/prompts/en.txt``) or the user's own text. Once something
+is recorded, lines are only ever added to it, so a number always means the same sentence.
 
-Every file is written to a temporary name and renamed; the transcript goes first, so a crash
+Every file is written whole or not at all (`engine.formats.atomic_write_bytes`); the transcript goes first, so a crash
 leaves at worst a transcript without audio, which training ignores, never audio that training
 would read with no transcript or the wrong one.
 
@@ -15,13 +15,14 @@ Imports numpy and soundfile only: the app uses this before torch is loaded.
 """
 
 import importlib.resources
-import os
+import io
 from pathlib import Path
 
 import numpy as np
 import soundfile
 
 from engine.errors import VivavoceError
+from engine.formats import atomic_write_bytes, atomic_write_text
 from engine.paths import data_dir
 
 SAMPLE_RATE = 16000
@@ -53,30 +54,25 @@ def read_sentences(text: str) -> list[str]:
     return [line for line in lines if line and not line.startswith("#")]
 
 
-def _write_atomically(path: Path, write) -> None:
-    temporary = path.with_name(f".{path.name}.tmp")
-    try:
-        write(temporary)
-        os.replace(temporary, path)
-    except OSError as error:
-        temporary.unlink(missing_ok=True)
-        raise VivavoceError(f"cannot save {path}: {error.strerror or error}") from None
-
-
 def dbfs(samples: np.ndarray) -> float:
     """The RMS level of ``samples`` in dB below full scale (-120 for silence)."""
     rms = float(np.sqrt(np.mean(np.square(samples, dtype=np.float64)))) if len(samples) else 0.0
     return 20 * np.log10(max(rms, 1e-6))
 
 
+def _frame_levels(samples: np.ndarray) -> np.ndarray:
+    """The level of each whole 20 ms frame, in dBFS."""
+    frames = len(samples) // _FRAME
+    energy = np.square(samples[:frames * _FRAME].reshape(frames, _FRAME), dtype=np.float64).mean(axis=1)
+    return 10 * np.log10(np.maximum(energy, 1e-12))
+
+
 def speech_span(samples: np.ndarray) -> tuple[int, int] | None:
     """The first and last sample of speech in a take: the frames within ``SPEECH_DB`` of its
     loudest, or None when no frame rises above the quiet floor of -60 dBFS."""
-    frames = len(samples) // _FRAME
-    if frames == 0:
+    levels = _frame_levels(samples)
+    if len(levels) == 0:
         return None
-    energy = np.square(samples[:frames * _FRAME].reshape(frames, _FRAME), dtype=np.float64).mean(axis=1)
-    levels = 10 * np.log10(np.maximum(energy, 1e-12))
     loud = np.flatnonzero(levels >= max(levels.max() + SPEECH_DB, -60.0))
     if len(loud) == 0:
         return None
@@ -100,8 +96,7 @@ def check_take(samples: np.ndarray) -> tuple[bool, str]:
     speech = samples[span[0]:span[1]]
     if np.mean(np.abs(speech) >= CLIP_LEVEL) > 0.001:
         return True, "That was too loud and clipped: move back from the microphone or turn its level down, then record it again."
-    peak = max(dbfs(speech[i:i + _FRAME]) for i in range(0, len(speech) - _FRAME + 1, _FRAME))
-    if peak < QUIET_DBFS:
+    if _frame_levels(speech).max() < QUIET_DBFS:
         return True, "That was very quiet: move closer to the microphone or turn its level up, then record it again."
     return True, ""
 
@@ -179,8 +174,7 @@ class RecordingSet:
 
     def _save_sentences(self) -> None:
         self.folder.mkdir(parents=True, exist_ok=True)
-        text = "".join(s + "\n" for s in self.sentences)
-        _write_atomically(self.folder / SENTENCES, lambda path: path.write_text(text, encoding="utf-8"))
+        atomic_write_text(self.folder / SENTENCES, "".join(s + "\n" for s in self.sentences))
 
     def save(self, index: int, samples: np.ndarray) -> Path:
         """Save a take of sentence ``index`` (16 kHz float samples), replacing any earlier one."""
@@ -190,12 +184,11 @@ class RecordingSet:
             raise VivavoceError(f"cannot make the recordings folder {self.folder}: {error.strerror or error}") from None
         if not (self.folder / SENTENCES).exists():
             self._save_sentences()
-        _write_atomically(self.transcript(index),
-                          lambda path: path.write_text(self.sentences[index] + "\n", encoding="utf-8"))
-        clipped = np.clip(samples, -1.0, 1.0)
-        _write_atomically(self.audio(index), lambda path: soundfile.write(
-            str(path), clipped, SAMPLE_RATE, subtype="PCM_16", format="WAV"))
-        self._seconds[index] = len(clipped) / SAMPLE_RATE
+        atomic_write_text(self.transcript(index), self.sentences[index] + "\n")
+        wav = io.BytesIO()
+        soundfile.write(wav, np.clip(samples, -1.0, 1.0), SAMPLE_RATE, subtype="PCM_16", format="WAV")
+        atomic_write_bytes(self.audio(index), wav.getvalue())
+        self._seconds[index] = len(samples) / SAMPLE_RATE
         return self.audio(index)
 
 
