@@ -40,7 +40,7 @@ def _gui(args) -> int:
     except ImportError as error:
         raise VivavoceError(f"the desktop app needs Qt, which cannot be loaded ({error}); "
                             "on Linux install libegl1 and libxkbcommon0, or use `vivavoce caption`") from None
-    return gui.run(model=args.model, compute=args.device)
+    return gui.run(model=args.model, compute=args.device, start=args.start)
 
 
 def _transcribe(args) -> int:
@@ -189,15 +189,27 @@ def _devices(args) -> int:
     return 0
 
 
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("vivavoce")
+    except PackageNotFoundError:  # run from a source tree that was never installed
+        return "unknown"
+
+
 def build_parser() -> argparse.ArgumentParser:
     from engine.formats import FORMATS
 
     parser = _Parser(prog="vivavoce", description="Private, on-device live captions with wav2vec 2.0.")
+    parser.add_argument("--version", action="version", version=f"vivavoce {_version()}")
     commands = parser.add_subparsers(dest="command", parser_class=_Parser, metavar="COMMAND")
 
     gui = commands.add_parser("gui", help="the desktop app (also what `vivavoce` alone opens)")
     gui.add_argument("--model", help="an installed model's name, or a model folder")
     gui.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
+    gui.add_argument("--start", action="store_true",
+                     help="start captions as the window opens, from the source chosen last (the microphone at first)")
     gui.set_defaults(run=_gui)
 
     transcribe = commands.add_parser("transcribe", help="transcribe audio files to text, SRT, VTT or JSON")

@@ -2,7 +2,7 @@
 
 import sys
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QGuiApplication, QIcon
 from PySide6.QtWidgets import QApplication
 
@@ -33,9 +33,12 @@ def _icon() -> QIcon | None:
     return QIcon(str(path)) if path.is_file() else None
 
 
-def run(model: str | None = None, compute: str = "auto") -> int:
+def run(model: str | None = None, compute: str = "auto", start: bool = False) -> int:
+    """The main window; with ``start`` (or its setting on), captions start as it opens."""
     wait_passively()  # before the caption worker loads torch
     app = make_application()
     window = MainWindow(model=model, compute=compute)
     window.show()
+    if start or window.starts_on_open:
+        QTimer.singleShot(0, window.start)  # once the event loop runs, so the window paints first
     return app.exec()

@@ -206,6 +206,10 @@ class MainWindow(QMainWindow):
         self.stop_action = self._action(captions, "S&top", ["Shift+F5"], self.stop)
         self.clear_action = self._action(captions, "&Clear captions", ["Ctrl+L"], self.clear)
         captions.addSeparator()
+        self.start_on_open_action = self._action(
+            captions, "Start captions when Vivavoce &opens", [], self._set_start_on_open, checkable=True,
+            tip="Open the app straight into captions, with the source, device and model chosen last")
+        captions.addSeparator()
         self._action(captions, "&Quit", ["Ctrl+Q"], self.close)
 
         view = menus.addMenu("&View")
@@ -572,6 +576,7 @@ class MainWindow(QMainWindow):
         if self.overlay.dock == "free" and overlay_geometry is not None:
             self.overlay.restoreGeometry(overlay_geometry)
         self.click_through_action.setChecked(s.get("overlay/click_through", False, kind=bool))
+        self.start_on_open_action.setChecked(s.get("captions/start_on_open", False, kind=bool))
         if s.get("overlay/visible", False, kind=bool):
             QTimer.singleShot(0, lambda: self.show_overlay(True))
 
@@ -579,6 +584,13 @@ class MainWindow(QMainWindow):
     def _collect_garbage(self) -> None:
         self.gc_ticks += 1
         gc.collect(2 if self.gc_ticks % FULL_GC_TICKS == 0 else 1)
+
+    def _set_start_on_open(self, on: bool) -> None:
+        self.settings.set("captions/start_on_open", on)
+
+    @property
+    def starts_on_open(self) -> bool:
+        return self.start_on_open_action.isChecked()
 
     def _save_overlay(self) -> None:
         self.settings.set("overlay/dock", self.overlay.dock)

@@ -20,6 +20,7 @@ extras=""
 optional_packages=()
 if [[ "${1:-}" == "--test" ]]; then
     extras="[test]"
+    debian_packages+=(desktop-file-utils)  # the packaged app's menu entry is checked with its validator
     # Two more synthesisers, SVOX Pico and RHVoice, are in Debian's non-free component (free
     # licences, but Pico's voice data and RHVoice's come without their sources). Their tests
     # need them, so --test adds that component on Debian, in a file of its own, when no source

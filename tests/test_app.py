@@ -365,6 +365,8 @@ def test_settings_survive_a_restart(qtbot, tmp_path):
     first.apply_style(style)
     first.dock_overlay("top")
     first.click_through_action.setChecked(True)
+    assert not first.starts_on_open
+    first.start_on_open_action.setChecked(True)
     first.close()
 
     second = MainWindow(Settings(settings_file))
@@ -375,6 +377,7 @@ def test_settings_survive_a_restart(qtbot, tmp_path):
     assert second.caption_style() == style and second.overlay.view.caption_style == style
     assert second.size() == first.size()
     assert second.overlay.dock == "top" and second.click_through_action.isChecked()
+    assert second.starts_on_open and not second.running  # the window itself starts nothing: gui.run does
     qtbot.waitUntil(second.overlay.isVisible)
     second.close()
 
