@@ -4,7 +4,7 @@
     for d in asterisk-core-sounds-en*.deb; do dpkg-deb -x "$d" SOUNDS; done
     .venv/bin/pip install av      # decodes G.722; this script only
     .venv/bin/python benchmarks/voice_adaptation.py --sounds SOUNDS [--model default] [--minutes 20]
-        [--learning-rate R] [--work DIR] [--device cpu|cuda]
+        [--learning-rate R] [--work DIR] [--device cpu|cuda] [--mix CORPUS [--mix-minutes M]]
 
 The default model's card, and the README, tell a user who wants better captions
 to fine-tune a model on their own recordings; this measures what that gives.
@@ -19,10 +19,17 @@ without its language model, on the 63 held-out prompts of that voice and on
 the other real voices of benchmarks/real_speech, and prints the ratios (after /
 before: below 1 means the adaptation helped). ``--work`` keeps the prepared
 recordings, the run (its events file shows its progress) and the adapted model.
+
+``--mix`` adds recordings of a synthetic corpus (`vivavoce train synth`) to the
+voice's, as many minutes as the voice's unless ``--mix-minutes`` says otherwise:
+rehearsing the voices the model learned from while it learns the new one, to
+see whether that keeps what the adaptation costs on other voices.
 """
 
 import argparse
+import csv
 import gzip
+import random
 import re
 import shlex
 import sys
@@ -90,6 +97,26 @@ def prepare(sounds: Path, folder: Path) -> tuple[int, float]:
     return count, seconds
 
 
+def mix_in(corpus: Path, folder: Path, seconds: float) -> tuple[int, float]:
+    """Link about ``seconds`` of ``corpus``'s recordings (chosen at random, seed 0; none over 16 s,
+    fine-tuning's default longest) into ``folder``, each with its transcript beside it."""
+    with open(corpus / "manifest.tsv", encoding="utf-8", newline="") as file:
+        rows = [row for row in csv.DictReader(file, delimiter="\t", quoting=csv.QUOTE_NONE)
+                if float(row["seconds"]) <= 16]
+    random.Random(0).shuffle(rows)
+    folder.mkdir(parents=True, exist_ok=True)
+    count, total = 0, 0.0
+    for row in rows:
+        if total >= seconds:
+            break
+        source = (corpus / row["path"]).resolve()
+        (folder / f"{count:05d}{source.suffix}").symlink_to(source)
+        (folder / f"{count:05d}.txt").write_text(row["text"] + "\n", encoding="utf-8")
+        count += 1
+        total += float(row["seconds"])
+    return count, total
+
+
 def scores(model: str, device, language_model: bool) -> tuple[float, float]:
     """CER on the held-out prompts of the voice, and on the other real voices."""
     result = evaluate(model, str(REAL), device, by="source", language_model=language_model)
@@ -107,6 +134,8 @@ def main():
                         help="peak learning rate (default: fine-tuning's)")
     parser.add_argument("--work", help="where to keep the recordings, the run and the adapted model")
     parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
+    parser.add_argument("--mix", help="a synthetic corpus to mix into the voice's recordings")
+    parser.add_argument("--mix-minutes", type=float, help="minutes of --mix to add (default: the voice's)")
     args = parser.parse_args()
     device = resolve_device(args.device)
 
@@ -115,6 +144,12 @@ def main():
         count, seconds = prepare(Path(args.sounds), work / "voice")
         print(f"adaptation data: {count} prompts, {seconds / 60:.1f} min of one voice; "
               f"{args.minutes:g} min of training on {device.type}", flush=True)
+        mixed = ""
+        if args.mix:
+            minutes = seconds / 60 if args.mix_minutes is None else args.mix_minutes
+            added, added_seconds = mix_in(Path(args.mix), work / "voice" / "synthetic", 60 * minutes)
+            mixed = f" and {added_seconds / 60:.1f} min of {Path(args.mix).name} mixed in"
+            print(f"mixed in: {added} recordings, {added_seconds / 60:.1f} min, of {args.mix}", flush=True)
         adapted = work / "adapted"
         config = FinetuneConfig(data=str(work / "voice"), init=args.model, out=str(adapted), device=args.device,
                                 max_minutes=args.minutes, learning_rate=args.learning_rate,
@@ -127,7 +162,7 @@ def main():
 
     print(f"\nCER on benchmarks/real_speech, {args.model} before and after {config.max_minutes:g} min of "
           f"fine-tuning (peak learning rate {config.learning_rate:g}) on {seconds / 60:.1f} min of the "
-          f"Asterisk voice ({outcome})")
+          f"Asterisk voice{mixed} ({outcome})")
     print(f"{'decoding':<16}{'':<8}{'that voice, 63 new prompts':>28}{'other real voices':>20}")
     for decoding in ("language model", "greedy"):
         before, after = rows[decoding, "before"], rows[decoding, "after"]

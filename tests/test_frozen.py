@@ -14,15 +14,22 @@ from pathlib import Path
 
 import pytest
 
+import test_synth
+import test_training_window
 from conftest import SINK, VIVAVOCE, pactl, run_vivavoce, speak
 from engine.modelfolder import is_model_folder
 from engine.store import models_dir
 from engine.transcripts import list_transcripts, read_transcript
 from test_default_model import CER_BOUND, SAID
-from test_training_window import fill, finish, quick, recordings, windows  # noqa: F401 (fixtures)
+from test_synth import MANIFEST, rows, synth
+from test_training_window import fill, finish
 from training.metrics import character_error_rate
 
 ROOT = Path(__file__).resolve().parents[1]
+# Fixtures of those modules, used here too: a small synthetic corpus, and the training window with
+# recordings and quick settings.
+corpus = test_synth.corpus
+recordings, quick, windows = test_training_window.recordings, test_training_window.quick, test_training_window.windows
 
 
 @pytest.fixture(scope="session")
@@ -77,6 +84,17 @@ def test_the_frozen_app_finds_the_audio_server(frozen, null_sink):
     assert "pulse" in listed.stdout and f"system sound: {SINK}.monitor" in listed.stdout
 
 
+def test_the_frozen_app_makes_the_same_synthetic_speech_in_its_worker_processes(frozen, corpus, tmp_path):
+    # Two worker processes, forked from the frozen app, run the synthesisers: the corpus is the one
+    # the installed command made with the same seed, byte for byte.
+    out = tmp_path / "corpus"
+    made = synth(lambda *args: run_frozen(frozen, *args), out, 0.01)
+    assert made.returncode == 0, made.stderr
+    assert (out / MANIFEST).read_text() == (corpus / MANIFEST).read_text()
+    for row in rows(corpus)[:10]:
+        assert (out / row["path"]).read_bytes() == (corpus / row["path"]).read_bytes()
+
+
 def recording_streams() -> set[str]:
     return {line.split()[0] for line in pactl("list", "short", "source-outputs").splitlines()}
 
@@ -109,8 +127,10 @@ def test_the_app_opened_with_start_captions_the_microphone(request, packaged, ho
         wait_for(lambda: character_error_rate([said], [heard()]) < CER_BOUND, 60, f"caption of {said!r}")
         assert len(list_transcripts(data_dir / "transcripts")) == 1
     finally:
-        app.terminate()
-        app.wait(30)
+        app.terminate()  # SIGTERM, as at a logout: the window closes as its close button does
+        status = app.wait(30)
+    assert status == 0, app.stdout.read()
+    assert "geometry=" in (data_dir / "settings.ini").read_text()  # the window saved its settings on the way out
 
 
 def wait_for(condition, seconds: float, what: str) -> None:
