@@ -156,6 +156,8 @@ def _models(args) -> int:
     elif args.action == "import":
         entry = store.import_model(args.path, args.name)
         print(f"installed {entry.name} ({entry.config.kind}) in {entry.path}")
+    elif args.action == "download":
+        return _download(args)
     elif args.action == "remove":
         print(f"removed {store.remove_model(args.name)}")
     elif args.action == "info":
@@ -168,6 +170,33 @@ def _models(args) -> int:
                                    else None),
                 "architecture": loaded.config.architecture.to_dict()}
         print(json.dumps(info, indent=2, ensure_ascii=False))
+    return 0
+
+
+def _download(args) -> int:
+    from tqdm import tqdm
+
+    from engine.download import download
+
+    bar = None
+
+    def progress(amount: int, total: int | None) -> None:
+        nonlocal bar
+        if bar is None:
+            bar = tqdm(total=total, unit="B", unit_scale=True, unit_divisor=1024, desc=args.repo, file=sys.stderr)
+        bar.update(amount)
+
+    try:
+        entry = download(args.repo, args.name, args.revision, progress)
+    except KeyboardInterrupt:
+        if bar is not None:
+            bar.close()
+        _fail(f"download of {args.repo} interrupted; run the same command again to resume it")
+        return 130
+    finally:
+        if bar is not None:
+            bar.close()
+    print(f"installed {entry.name} ({entry.config.kind}) in {entry.path}")
     return 0
 
 
@@ -238,12 +267,17 @@ def build_parser() -> argparse.ArgumentParser:
                               "0.1 shows words sooner for more CPU)")
     caption.set_defaults(run=_caption)
 
-    models = commands.add_parser("models", help="list, import, inspect and remove models")
+    models = commands.add_parser("models", help="list, import, download, inspect and remove models")
     actions = models.add_subparsers(dest="action", required=True, parser_class=_Parser, metavar="ACTION")
     actions.add_parser("list", help="the installed and bundled models")
     imports = actions.add_parser("import", help="install a Vivavoce or Hugging Face model folder")
     imports.add_argument("path")
     imports.add_argument("--name", help="the name to install it under (default: the folder's name)")
+    fetch = actions.add_parser("download", help="download a public wav2vec 2.0 model from the Hugging Face Hub "
+                               "and install it (an interrupted download resumes)")
+    fetch.add_argument("repo", help="the model on the Hub, such as facebook/wav2vec2-base-960h")
+    fetch.add_argument("--name", help="the name to install it under (default: the part after the /)")
+    fetch.add_argument("--revision", default="main", help="a branch, tag or commit (default: main)")
     remove = actions.add_parser("remove", help="delete an installed model")
     remove.add_argument("name")
     info = actions.add_parser("info", help="what a model is: kind, size, vocabulary, architecture")

@@ -125,8 +125,11 @@ def check_name(name: str, setting: str = "--name") -> None:
                          f"remove it first or choose another {setting}")
 
 
-def import_model(source: str, name: str | None = None) -> ModelEntry:
-    """Install the model at ``source`` into the store under ``name`` (default: the folder's name)."""
+def import_model(source: str, name: str | None = None, origin: str | None = None) -> ModelEntry:
+    """Install the model at ``source`` into the store under ``name`` (default: the folder's name).
+
+    A Hugging Face model gets a card saying what it is and where it came from (``origin``, else
+    ``source``), followed by its authors' card (the folder's README.md) when it has one."""
     path = Path(source).expanduser()
     if not path.is_dir():
         raise ModelError(f"{source}: no such model folder")
@@ -139,7 +142,8 @@ def import_model(source: str, name: str | None = None) -> ModelEntry:
     if is_model_folder(path) and card_file.is_file():
         card = card_file.read_text(encoding="utf-8")
     else:
-        card = model_card(loaded, imported_from=path)
+        upstream = card_file.read_text(encoding="utf-8", errors="replace") if card_file.is_file() else ""
+        card = model_card(loaded, origin or f"`{path.resolve()}`", upstream)
     settings = loaded.config.language_model
     save_model_folder(loaded.model, loaded.config, target, card,
                       language_model=path / settings.file if settings else None)
@@ -188,13 +192,14 @@ def parameter_count(loaded: LoadedModel) -> int:
     return sum(p.numel() for p in loaded.model.parameters())
 
 
-def model_card(loaded: LoadedModel, imported_from: Path) -> str:
-    """A model card for an imported model: where it came from and what it is."""
+def model_card(loaded: LoadedModel, origin: str, upstream_card: str = "") -> str:
+    """A model card for an imported model: where it came from (``origin``) and what it is, then its
+    authors' card."""
     config, arch = loaded.config, loaded.config.architecture
     vocab = config.vocabulary
     lines = [
         f"# {config.name}", "",
-        f"Imported on {datetime.date.today().isoformat()} from `{imported_from.resolve()}`.", "",
+        f"Imported on {datetime.date.today().isoformat()} from {origin}.", "",
         f"- kind: {config.kind}",
         f"- parameters: {parameter_count(loaded) / 1e6:.1f} M",
         f"- Transformer: {arch.num_layers} blocks, {arch.hidden_size} wide, {arch.num_heads} heads, "
@@ -204,6 +209,19 @@ def model_card(loaded: LoadedModel, imported_from: Path) -> str:
     ]
     if vocab is not None:
         lines.append(f"- vocabulary: {len(vocab)} tokens, text case {config.text.case}")
-    lines += ["", "Training data and error rates: see the model's original card; "
-              "Vivavoce has not measured this model."]
+    lines += ["", "Training data and error rates: see the model's original card"
+              + (" below" if upstream_card.strip() else "") + "; Vivavoce has not measured this model."]
+    if upstream_card.strip():
+        lines += ["", "## The original model card", "", _without_front_matter(upstream_card).strip()]
     return "\n".join(lines) + "\n"
+
+
+def _without_front_matter(card: str) -> str:
+    """A Hub model card without its YAML header (the licence and tags, between two --- lines)."""
+    match = re.match(r"^---\s*\n.*?\n---\s*\n", card, re.DOTALL)
+    if not match:
+        return card
+    front = match.group(0)
+    licence = re.search(r"^license:\s*(\S.*)$", front, re.MULTILINE)
+    rest = card[match.end():]
+    return (f"Licence (from its header): {licence.group(1).strip()}\n\n" if licence else "") + rest
