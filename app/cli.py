@@ -174,14 +174,25 @@ def _models(args) -> int:
 
 
 def _download(args) -> int:
+    import time
+
     from tqdm import tqdm
 
     from engine.download import download
 
     bar = None
+    state = {"received": 0, "total": None, "printed": 0.0}
 
     def progress(amount: int, total: int | None) -> None:
         nonlocal bar
+        if args.progress == "json":  # for the app: a line a program reads, four times a second at most
+            state["total"] = total if state["total"] is None else state["total"]
+            state["received"] += amount
+            now = time.monotonic()
+            if now - state["printed"] >= 0.25 or state["received"] == state["total"]:
+                state["printed"] = now
+                print(json.dumps({"received": state["received"], "total": state["total"]}), flush=True)
+            return
         if bar is None:
             bar = tqdm(total=total, unit="B", unit_scale=True, unit_divisor=1024, desc=args.repo, file=sys.stderr)
         bar.update(amount)
@@ -278,6 +289,8 @@ def build_parser() -> argparse.ArgumentParser:
     fetch.add_argument("repo", help="the model on the Hub, such as facebook/wav2vec2-base-960h")
     fetch.add_argument("--name", help="the name to install it under (default: the part after the /)")
     fetch.add_argument("--revision", default="main", help="a branch, tag or commit (default: main)")
+    fetch.add_argument("--progress", choices=("bar", "json"), default="bar",
+                       help="a progress bar on the terminal (the default), or JSON lines for a program to read")
     remove = actions.add_parser("remove", help="delete an installed model")
     remove.add_argument("name")
     info = actions.add_parser("info", help="what a model is: kind, size, vocabulary, architecture")

@@ -1,11 +1,13 @@
-"""The models window: the installed and bundled models with their cards; import, remove, test, use for captions.
+"""The models window: the installed and bundled models with their cards; import, download, remove,
+test, use for captions.
 
-A face on `vivavoce models list|import|remove` and `vivavoce train evaluate`.
-Importing and testing load the model (torch), so they run as `vivavoce models
-import` and `vivavoce train evaluate` in a child process (app/child.py), which
-can be cancelled; listing and removing read only the folders.
+A face on `vivavoce models list|import|download|remove` and `vivavoce train
+evaluate`. Importing, downloading and testing load the model (torch) or wait on
+the network, so they run as those commands in a child process (app/child.py),
+which can be cancelled; listing and removing read only the folders.
 """
 
+import json
 from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
@@ -41,6 +43,7 @@ class ModelsWindow(QWidget):
         self.entries: dict = {}  # name -> engine.store.ModelEntry, as listed
         self.importing = ""  # the name being imported
         self.testing = ""  # the name being tested
+        self.downloading = ""  # the Hub model being downloaded
         self.tested_on = ""  # and the folder
         self.cancelled = False
         self.setWindowTitle("Models – Vivavoce")
@@ -70,6 +73,9 @@ class ModelsWindow(QWidget):
 
         self.import_button = QPushButton("&Import a model folder…")
         self.import_button.setAccessibleDescription("Install a Vivavoce or Hugging Face wav2vec 2.0 model folder")
+        self.download_button = QPushButton("&Download…")
+        self.download_button.setToolTip("Download a public wav2vec 2.0 model from the Hugging Face Hub, such as "
+                                        "facebook/wav2vec2-base-960h (an interrupted download resumes)")
         self.remove_button = QPushButton("&Remove…")
         self.use_button = QPushButton("&Use for captions")
         self.use_button.setAccessibleDescription("Choose this model in the caption window")
@@ -81,7 +87,8 @@ class ModelsWindow(QWidget):
         self.busy.setAccessibleName("Import or test in progress")
         self.cancel_button = QPushButton("&Cancel import")
         buttons = QHBoxLayout()
-        for widget in (self.import_button, self.remove_button, self.test_button, self.use_button):
+        for widget in (self.import_button, self.download_button, self.remove_button, self.test_button,
+                       self.use_button):
             buttons.addWidget(widget)
         buttons.addWidget(self.busy, 1)
         buttons.addWidget(self.cancel_button)
@@ -96,6 +103,7 @@ class ModelsWindow(QWidget):
 
         self.list.currentItemChanged.connect(lambda *_: self._show_current())
         self.import_button.clicked.connect(self.ask_import)
+        self.download_button.clicked.connect(self.ask_download)
         self.remove_button.clicked.connect(self.ask_remove)
         self.use_button.clicked.connect(self._use)
         self.cancel_button.clicked.connect(self.cancel_import)
@@ -155,6 +163,7 @@ class ModelsWindow(QWidget):
         entry = self.entries.get(self.current_name())
         importing = self.child is not None
         self.import_button.setEnabled(not importing)
+        self.download_button.setEnabled(not importing)
         self.remove_button.setEnabled(entry is not None and not entry.bundled and not importing)
         self.remove_button.setToolTip("A bundled model cannot be removed" if entry is not None and entry.bundled
                                       else "Delete this model from the disk")
@@ -162,7 +171,10 @@ class ModelsWindow(QWidget):
         self.test_button.setEnabled(entry is not None and entry.config.kind == "ctc" and not importing)
         self.busy.setVisible(importing)
         self.cancel_button.setVisible(importing)
-        self.cancel_button.setText("&Cancel test" if self.testing else "&Cancel import")
+        self.cancel_button.setText("&Cancel test" if self.testing else
+                                   "&Cancel download" if self.downloading else "&Cancel import")
+        if not importing:
+            self.busy.setRange(0, 0)
 
     def _use(self) -> None:
         name = self.current_name()
@@ -211,20 +223,75 @@ class ModelsWindow(QWidget):
     def _on_imported(self, code: int) -> None:
         from engine.store import remove_leftovers
 
-        child, name = self.child, self.importing
-        self.child = None
+        child, name, repo = self.child, self.importing, self.downloading
+        self.child, self.downloading = None, ""
         child.deleteLater()
+        what = "download" if repo else "import"
         if code == 0:
             self.refresh(select=name)
-            self.show_message(f"Installed {name}.", "info")
+            self.show_message(f"Installed {name}" + (f", downloaded from {repo}." if repo else "."), "info")
             self.changed.emit()
         elif self.cancelled:
             remove_leftovers(name)
-            self.show_message(f"The import of {name} was cancelled; nothing was installed.", "info")
+            self.show_message(f"The {what} of {name} was cancelled; nothing was installed."
+                              + (" Downloading it again goes on from where it stopped." if repo else ""), "info")
         else:
             line = child.error_line() or (child.lines[-1] if child.lines else f"exit code {code}")
-            self.show_message(f"The import failed: {line}" + ("" if line.endswith(".") else "."))
+            self.show_message(f"The {what} failed: {line}" + ("" if line.endswith(".") else "."))
         self._update_controls()
+
+    # -- download ---------------------------------------------------------------
+
+    def ask_download(self) -> None:
+        from engine.download import default_name
+
+        repo, ok = QInputDialog.getText(self, "Download a model",
+                                        "The model's name on the Hugging Face Hub (owner/name):",
+                                        text=self.settings.get("models/download", "facebook/wav2vec2-base-960h"))
+        repo = repo.strip()
+        if not ok or not repo:
+            return
+        self.settings.set("models/download", repo)
+        name, ok = QInputDialog.getText(self, "Download a model", "Install it under the name:",
+                                        text=default_name(repo))
+        if ok:
+            self.download(repo, name.strip())
+
+    def download(self, repo: str, name: str) -> None:
+        """Download ``repo`` from the Hub and install it as ``name``, in a child process."""
+        from engine.download import check_repo
+        from engine.store import check_name
+
+        if self.child is not None:
+            return
+        try:
+            check_repo(repo, "main")
+            check_name(name, "name")
+        except VivavoceError as error:
+            self.show_message(f"{error}.")
+            return
+        self.banner.hide()
+        self.importing, self.downloading, self.cancelled = name, repo, False
+        self.child = Child(["models", "download", repo, "--name", name, "--progress", "json"], parent=self)
+        self.child.output.connect(self._on_download_progress)
+        self.child.finished.connect(self._on_imported)
+        self.busy.setFormat(f"Downloading {repo}…")
+        self.child.start()
+        self._update_controls()
+
+    def _on_download_progress(self, line: str) -> None:
+        try:
+            progress = json.loads(line)
+            received, total = int(progress["received"]), progress["total"]
+        except (ValueError, KeyError, TypeError):
+            return  # another line: a warning, or the error at the end
+        megabytes = received / 1e6
+        if total:
+            self.busy.setRange(0, 1000)
+            self.busy.setValue(min(1000, round(1000 * received / total)))
+            self.busy.setFormat(f"Downloading {self.downloading}: {megabytes:.0f} of {total / 1e6:.0f} MB")
+        else:
+            self.busy.setFormat(f"Downloading {self.downloading}: {megabytes:.0f} MB")
 
     # -- test -------------------------------------------------------------------
 

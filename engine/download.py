@@ -204,7 +204,7 @@ class Hub:
         with file:
             while True:
                 try:
-                    chunk = response.read(CHUNK)
+                    chunk = response.read1(CHUNK)  # what has arrived, so progress moves on a slow line
                 except (OSError, http.client.HTTPException) as error:
                     file.flush()
                     raise ModelError(f"{url}: the download was cut off ({type(error).__name__}); run the "

@@ -8,6 +8,7 @@ import json
 import os
 import shutil
 import threading
+import time
 import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -38,7 +39,8 @@ class Hub:
 
     ``cut`` maps a file name to a byte count at which its next transfer breaks off; ``damage`` names
     files sent with a byte flipped; ``ranges`` False makes it ignore range requests, as some
-    servers do; ``token`` is required when set. ``requests`` logs (path, headers) of each request.
+    servers do; ``token`` is required when set; ``pace`` sends the weights 8 KiB at a time, that
+    many seconds apart. ``requests`` logs (path, headers) of each request.
     """
 
     def __init__(self):
@@ -47,6 +49,7 @@ class Hub:
         self.damage: set[str] = set()
         self.ranges = True
         self.token: str | None = None
+        self.pace = 0.0
         self.requests: list[tuple[str, dict]] = []
         hub = self
 
@@ -136,6 +139,15 @@ class Hub:
             handler.wfile.write(body[:cut - start])
             handler.wfile.flush()
             handler.close_connection = True
+            return
+        if self.pace and path.name.endswith(LFS):
+            for start in range(0, len(body), 8192):
+                try:
+                    handler.wfile.write(body[start:start + 8192])
+                    handler.wfile.flush()
+                except OSError:  # the client went away
+                    return
+                time.sleep(self.pace)
             return
         handler.wfile.write(body)
 

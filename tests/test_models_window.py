@@ -4,6 +4,8 @@ import pytest
 import torch
 from PySide6.QtWidgets import QMessageBox
 
+import test_download
+
 from app.main_window import MainWindow
 from app.settings import Settings
 from engine.model import Wav2Vec2
@@ -13,6 +15,7 @@ from engine.store import models_dir, remove_leftovers
 from hf_models import make_hf_ctc
 
 IMPORT_MS = 120_000
+hub, checkpoint = test_download.hub, test_download.checkpoint  # a Hugging Face Hub on 127.0.0.1, and a model on it
 
 
 @pytest.fixture
@@ -185,3 +188,54 @@ def test_a_model_is_tested_on_recordings_and_a_folder_without_transcripts_is_nam
     qtbot.waitUntil(lambda: window.child is None, timeout=IMPORT_MS)
     assert window.banner.kind == "error" and "untranscribed" in window.banner.text.text()
     assert "no recordings with transcripts" in window.banner.text.text()
+
+
+def test_a_model_is_downloaded_from_the_hub_with_its_progress_shown(qtbot, windows, hub, checkpoint):
+    main, window = windows
+    hub.repos["someone/tiny-ctc"] = checkpoint
+    hub.pace = 0.05
+    values = []
+    window.busy.valueChanged.connect(values.append)
+
+    window.download("someone/tiny-ctc", "tiny-ctc")
+    assert window.busy.isVisibleTo(window) and window.cancel_button.text() == "&Cancel download"
+    assert not window.download_button.isEnabled() and not window.import_button.isEnabled()
+    qtbot.waitUntil(lambda: window.child is None, timeout=IMPORT_MS)
+
+    assert window.banner.kind == "info", window.banner.text.text()
+    assert window.banner.text.text() == "Installed tiny-ctc, downloaded from someone/tiny-ctc."
+    assert len(set(values)) > 2 and values[-1] == 1000 and values == sorted(values)  # it moved, forward only
+    assert window.current_name() == "tiny-ctc" and "apache-2.0" in window.card.toPlainText()
+    assert main.model_box.findData("tiny-ctc") >= 0 and window.download_button.isEnabled()
+
+
+def test_a_cancelled_download_installs_nothing_and_goes_on_where_it_stopped(qtbot, windows, hub, checkpoint):
+    _, window = windows
+    hub.repos["someone/tiny-ctc"] = checkpoint
+    hub.pace = 0.05
+    window.download("someone/tiny-ctc", "later")
+    qtbot.waitUntil(lambda: 0 < window.busy.value() < 1000, timeout=IMPORT_MS)
+    window.cancel_button.click()
+    qtbot.waitUntil(lambda: window.child is None, timeout=IMPORT_MS)
+    assert window.banner.text.text() == ("The download of later was cancelled; nothing was installed. "
+                                         "Downloading it again goes on from where it stopped.")
+    assert not (models_dir() / "later").exists()
+
+    hub.pace = 0.0
+    window.download("someone/tiny-ctc", "later")
+    qtbot.waitUntil(lambda: window.child is None, timeout=IMPORT_MS)
+    assert window.banner.text.text() == "Installed later, downloaded from someone/tiny-ctc."
+    ranges = [headers.get("Range") for path, headers in hub.requests if path.startswith("/cdn/")]
+    assert ranges[0] is None and ranges[-1] is not None and ranges[-1].startswith("bytes=")
+
+
+def test_a_download_that_fails_says_why_in_one_line(qtbot, windows, hub):
+    _, window = windows
+    window.download("someone/nothing", "nothing")
+    qtbot.waitUntil(lambda: window.child is None, timeout=IMPORT_MS)
+    text = window.banner.text.text()
+    assert window.banner.kind == "error" and text.startswith("The download failed: ") and "\n" not in text
+    assert f"{hub.url}/someone/nothing" in text and "HTTP 404" in text
+
+    window.download("not a name", "x")
+    assert window.child is None and "not a Hugging Face model name" in window.banner.text.text()
