@@ -8,9 +8,10 @@ cd "$(dirname "$0")/.."
 
 # Audio capture (PortAudio reaches PulseAudio/PipeWire through ALSA's `pulse` device); what Qt's
 # X11/XWayland platform plugin loads (without libxcb-icccm4 and -keysyms1 Qt blames xcb-cursor);
+# the certificate authorities that `vivavoce models download` checks the Hub's against;
 # then the synthesisers and texts that `vivavoce train synth` makes training speech from (the
 # tests use them too).
-debian_packages=(python3-venv pulseaudio pulseaudio-utils libportaudio2 libasound2-plugins
+debian_packages=(python3-venv ca-certificates pulseaudio pulseaudio-utils libportaudio2 libasound2-plugins
                  libegl1 libxkbcommon-x11-0 libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1
                  espeak-ng flite festival festvox-kallpc16k festvox-kdlpc16k festvox-us-slt-hts
                  wordnet-base fortunes bible-kjv-text)

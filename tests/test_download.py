@@ -326,3 +326,22 @@ def test_a_model_of_another_kind_is_refused_before_its_weights_are_fetched(hub, 
     error = one_line_error("someone/whisper")
     assert "a whisper model" in error and "wav2vec 2.0" in error
     assert not hub.paths("/cdn/") and not any(downloads_dir().iterdir())
+
+
+def test_certificate_authorities_are_found_where_another_distribution_keeps_them(monkeypatch, tmp_path):
+    # The packaged app's OpenSSL looks where Debian keeps them; elsewhere (Fedora's /etc/pki, say) it
+    # finds none there, and looks in the other usual places.
+    import ssl
+
+    from engine import download
+
+    bundle = tmp_path / "pki" / "tls-ca-bundle.pem"
+    bundle.parent.mkdir()
+    shutil.copyfile("/etc/ssl/certs/ca-certificates.crt", bundle)
+    nowhere = ssl.DefaultVerifyPaths(str(tmp_path / "cert.pem"), str(tmp_path / "certs"), "", "", "", "")
+    monkeypatch.setattr(ssl, "get_default_verify_paths", lambda: nowhere)
+    monkeypatch.setattr(download, "CA_BUNDLES", (str(tmp_path / "absent.crt"), str(bundle)))
+    monkeypatch.setattr(ssl.SSLContext, "load_default_certs", lambda self, purpose=None: None)
+    assert download._ssl_context().cert_store_stats()["x509_ca"] > 100
+    monkeypatch.setattr(download, "CA_BUNDLES", ())
+    assert download._ssl_context().cert_store_stats()["x509_ca"] == 0
