@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+import test_download
 import test_synth
 import test_training_window
 from conftest import SINK, VIVAVOCE, pactl, run_vivavoce, speak
@@ -29,6 +30,7 @@ ROOT = Path(__file__).resolve().parents[1]
 # Fixtures of those modules, used here too: a small synthetic corpus, and the training window with
 # recordings and quick settings.
 corpus = test_synth.corpus
+hub, checkpoint = test_download.hub, test_download.checkpoint  # a Hugging Face Hub on 127.0.0.1, a model on it
 recordings, quick, windows = test_training_window.recordings, test_training_window.quick, test_training_window.windows
 
 
@@ -76,6 +78,13 @@ def test_a_user_error_in_the_frozen_app_is_one_line_and_status_2(frozen, tmp_pat
     result = run_frozen(frozen, "transcribe", missing)
     assert result.returncode == 2 and result.stdout == ""
     assert result.stderr.count("\n") == 1 and str(missing) in result.stderr, result.stderr
+
+
+def test_the_frozen_app_downloads_a_model_from_the_hub(frozen, hub, checkpoint):
+    hub.repos["someone/tiny-ctc"] = checkpoint
+    result = run_frozen(frozen, "models", "download", "someone/tiny-ctc")
+    assert result.returncode == 0, result.stderr
+    assert test_download.same_outputs("tiny-ctc", checkpoint)
 
 
 def test_the_frozen_app_finds_the_audio_server(frozen, null_sink):
