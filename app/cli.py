@@ -200,8 +200,6 @@ def _download(args) -> int:
     try:
         entry = download(args.repo, args.name, args.revision, progress)
     except KeyboardInterrupt:
-        if bar is not None:
-            bar.close()
         _fail(f"download of {args.repo} interrupted; run the same command again to resume it")
         return 130
     finally:

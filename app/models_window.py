@@ -84,7 +84,7 @@ class ModelsWindow(QWidget):
                                     "character and word error rates (vivavoce train evaluate)")
         self.busy = QProgressBar()
         self.busy.setRange(0, 0)  # a model is read and written in one go: no steps to count
-        self.busy.setAccessibleName("Import or test in progress")
+        self.busy.setAccessibleName("Import, download or test in progress")
         self.cancel_button = QPushButton("&Cancel import")
         buttons = QHBoxLayout()
         for widget in (self.import_button, self.download_button, self.remove_button, self.test_button,

@@ -141,15 +141,13 @@ class Hub:
         url = f"{self.base}/api/models/{self.repo}/revision/{quoted}?blobs=true"
         with self._open(url, what=f"no such model or revision {self.revision!r}") as response:
             try:
-                listing = json.loads(response.read())
-                siblings = listing["siblings"]
-            except (ValueError, KeyError, TypeError):
+                found = {}
+                for entry in json.loads(response.read())["siblings"]:
+                    lfs = entry.get("lfs") or {}
+                    name = entry["rfilename"]
+                    found[name] = RemoteFile(name, lfs.get("size", entry.get("size")), lfs.get("sha256"))
+            except (ValueError, KeyError, TypeError, AttributeError):
                 raise ModelError(f"{url}: not a model listing from the Hub") from None
-        found = {}
-        for entry in siblings:
-            lfs = entry.get("lfs") or {}
-            size = lfs.get("size", entry.get("size"))
-            found[entry["rfilename"]] = RemoteFile(entry["rfilename"], size, lfs.get("sha256"))
         return found
 
     def fetch(self, remote: RemoteFile, folder: Path, progress: Callable[[int], None]) -> Path:
