@@ -284,7 +284,7 @@ class MainWindow(QMainWindow):
             self.model_box.addItem(Path(chosen).name, chosen)  # a model folder given on the command line
         if not self.model_box.count():
             self.model_box.addItem("No model installed", None)
-            self.show_message("No speech model is installed. Import one (vivavoce models import FOLDER) "
+            self.show_message("No speech model is installed. Download one (Models ▸ Manage models ▸ Download…) "
                               "or reinstall Vivavoce to get the bundled default model.", "warning")
         index = self.model_box.findData(chosen or DEFAULT_MODEL)
         self.model_box.setCurrentIndex(max(index, 0))
@@ -320,7 +320,7 @@ class MainWindow(QMainWindow):
         self.fill_lists()
         request = request or self.request()
         if request.model is None:
-            self.show_message("No speech model is installed: import one with vivavoce models import FOLDER.")
+            self.show_message("No speech model is installed: download one in Models ▸ Manage models ▸ Download….")
             return
         self.banner.hide()
         if request.model in self.bundled_models and not self.bundled_notice_shown:

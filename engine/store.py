@@ -79,7 +79,8 @@ def resolve_model(spec: str | None) -> Path:
         installed = {entry.name: entry.path for entry in list_models()}
         if spec not in installed:
             raise ModelError("no model given and no default model is installed: pass --model NAME|PATH "
-                             "(`vivavoce models list` shows the installed ones)")
+                             "(`vivavoce models list` shows the installed ones; `vivavoce models download "
+                             "facebook/wav2vec2-base-960h` gets one)")
         return installed[spec]
     path = Path(spec).expanduser()
     if path.is_dir():

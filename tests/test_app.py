@@ -449,9 +449,9 @@ print("ok")
 
 def test_without_a_model_the_window_says_how_to_get_one(no_bundled_model, window):
     assert window.model_box.currentData() is None
-    assert window.banner.isVisible() and "vivavoce models import" in window.banner.text.text()
+    assert window.banner.isVisible() and "Models ▸ Manage models ▸ Download…" in window.banner.text.text()
     window.start()
-    assert not window.running
+    assert not window.running and "Download…" in window.banner.text.text()
 
 
 def test_keyboard_shortcuts_change_the_text_size_clear_and_toggle_the_overlay(window, qtbot):

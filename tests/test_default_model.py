@@ -99,7 +99,7 @@ def test_the_app_captions_the_microphone_with_the_default_model(qtbot, tmp_path,
         window.show_overlay(True)
         summary = window.model_box.toolTip()
         assert "synthetic speech only" in summary and summary in window.model_box.accessibleDescription()
-        assert "(vivavoce models import FOLDER)" in summary  # the card's Markdown, as it reads
+        assert "or vivavoce models download facebook/wav2vec2-base-960h)" in summary  # the card's Markdown, as it reads
         window.start_button.click()
         assert window.running
         assert window.banner.isVisible() and window.banner.kind == "info" and window.banner.text.text() == summary
