@@ -22,10 +22,10 @@ python=$root/.venv/bin/python
 [[ -x $python ]] || { echo "build.sh: no $root/.venv; run bash packaging/setup.sh first" >&2; exit 2; }
 "$python" -c "import PyInstaller" 2>/dev/null || "$python" -m pip install -q "pyinstaller>=6.10,<7"
 
-# The app's own files at the folder's top: the menu entry and its installer beside the executable.
 "$python" -m PyInstaller --noconfirm --log-level WARN --distpath "$dist" --workpath "$work" \
     "$root/packaging/vivavoce.spec"
 app=$dist/vivavoce
+# The menu entry, its icon and its installer at the folder's top, beside the executable.
 install -m 644 "$root/packaging/linux/vivavoce.desktop" "$root/assets/vivavoce.svg" "$app/"
 install -m 755 "$root/packaging/linux/install-desktop.sh" "$app/"
 "$app/vivavoce" --version >/dev/null  # the frozen app starts (a missing module fails here, not on a user's machine)
