@@ -186,7 +186,8 @@ def _download(args) -> int:
     def progress(amount: int, total: int | None) -> None:
         nonlocal bar
         if args.progress == "json":  # for the app: a line a program reads, four times a second at most
-            state["total"] = total if state["total"] is None else state["total"]
+            if total is not None:  # the first call says it
+                state["total"] = total
             state["received"] += amount
             now = time.monotonic()
             if now - state["printed"] >= 0.25 or state["received"] == state["total"]:

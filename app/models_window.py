@@ -265,7 +265,7 @@ class ModelsWindow(QWidget):
         if self.child is not None:
             return
         try:
-            check_repo(repo, "main")
+            check_repo(repo)
             check_name(name, "name")
         except VivavoceError as error:
             self.show_message(f"{error}.")

@@ -44,6 +44,7 @@ from training.config import FinetuneConfig
 from training.evaluate import evaluate
 from training.finetune import finetune
 from training.metrics import character_error_rate
+from training.synth.corpus import MANIFEST
 
 REAL = Path(__file__).resolve().parent / "real_speech"
 VOICE = "usr/share/asterisk/sounds/en_US_f_Allison"
@@ -100,7 +101,7 @@ def prepare(sounds: Path, folder: Path) -> tuple[int, float]:
 def mix_in(corpus: Path, folder: Path, seconds: float) -> tuple[int, float]:
     """Link about ``seconds`` of ``corpus``'s recordings (chosen at random, seed 0; none over 16 s,
     fine-tuning's default longest) into ``folder``, each with its transcript beside it."""
-    with open(corpus / "manifest.tsv", encoding="utf-8", newline="") as file:
+    with open(corpus / MANIFEST, encoding="utf-8", newline="") as file:
         rows = [row for row in csv.DictReader(file, delimiter="\t", quoting=csv.QUOTE_NONE)
                 if float(row["seconds"]) <= 16]
     random.Random(0).shuffle(rows)

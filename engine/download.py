@@ -68,7 +68,8 @@ def default_name(repo: str) -> str:
     return repo.rsplit("/", 1)[-1]
 
 
-def check_repo(repo: str, revision: str) -> None:
+def check_repo(repo: str, revision: str = "main") -> None:
+    """Raise ModelError unless ``repo`` names a Hub model and ``revision`` a branch, tag or commit."""
     if not _REPO.match(repo) or ".." in repo:
         raise ModelError(f"{repo!r}: not a Hugging Face model name (like facebook/wav2vec2-base-960h)")
     if not _REVISION.match(revision) or ".." in revision:
