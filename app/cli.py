@@ -82,6 +82,39 @@ def _transcribe(args) -> int:
     return status
 
 
+def _pronounce(args) -> int:
+    from engine.audio import load_audio
+    from engine.device import resolve_device
+    from engine.pronounce import PronunciationScorer, render_table
+    from engine.recognizer import Recognizer
+    from engine.store import load_phoneme_model
+
+    if (args.file is None) == (not args.mic):
+        raise VivavoceError("give a recording to score (FILE) or --mic to record one, not both")
+    if not args.text.strip():
+        raise VivavoceError("--text: give the sentence that was read")
+    loaded = load_phoneme_model(args.model)
+    scorer = PronunciationScorer(Recognizer(loaded, resolve_device(args.device), on_warning=_warn), args.accent)
+    if args.mic:
+        from engine.capture import MicrophoneSource, record_utterance
+
+        print("Getting the microphone ready...", file=sys.stderr, flush=True)
+        with MicrophoneSource(args.input_device) as source:
+            samples = record_utterance(source, on_ready=lambda: print(
+                f"Say: {args.text}\n(recording stops after a pause)", file=sys.stderr, flush=True))
+        name = "the microphone"
+    else:
+        samples, name = load_audio(args.file), args.file
+    result = scorer.assess(samples, args.text, file=name if args.file else "")
+    for warning in result.warnings:
+        _warn(warning)
+    if args.format == "json":
+        print(json.dumps(result.to_dict(), ensure_ascii=False))
+    else:
+        print(render_table(result))
+    return 0
+
+
 def _hop(text: str) -> float:
     try:
         value = float(text)
@@ -239,6 +272,7 @@ def _version() -> str:
 
 def build_parser() -> argparse.ArgumentParser:
     from engine.formats import FORMATS
+    from engine.phonemes import ACCENTS
 
     parser = _Parser(prog="vivavoce", description="Private, on-device live captions with wav2vec 2.0.")
     parser.add_argument("--version", action="version", version=f"vivavoce {_version()}")
@@ -276,6 +310,20 @@ def build_parser() -> argparse.ArgumentParser:
                          help="how often the line being spoken is updated (0.05-2; default 0.25; "
                               "0.1 shows words sooner for more CPU)")
     caption.set_defaults(run=_caption)
+
+    pronounce = commands.add_parser("pronounce", help="score the pronunciation of a sentence, word by word and "
+                                    "sound by sound")
+    pronounce.add_argument("file", nargs="?", metavar="FILE", help="a recording of the sentence being read")
+    pronounce.add_argument("--text", required=True, help="the sentence that is read, as written")
+    pronounce.add_argument("--mic", action="store_true", help="record it from the microphone instead "
+                           "(recording stops after a pause)")
+    pronounce.add_argument("--input-device", help="the microphone, by name (a part of it) or number")
+    pronounce.add_argument("--accent", default="en-us", choices=sorted(ACCENTS),
+                           help="the accent to compare with (default: en-us)")
+    pronounce.add_argument("--model", help="a phoneme model (default: the bundled one)")
+    pronounce.add_argument("--format", choices=("table", "json"), default="table")
+    pronounce.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
+    pronounce.set_defaults(run=_pronounce)
 
     models = commands.add_parser("models", help="list, import, download, inspect and remove models")
     actions = models.add_subparsers(dest="action", required=True, parser_class=_Parser, metavar="ACTION")

@@ -42,6 +42,7 @@ class MainWindow(QMainWindow):
         self.training_window = None  # made when first opened
         self.models_window = None  # made when first opened
         self.recorder_window = None  # made when first opened
+        self.practice_window = None  # made when first opened
         self.setWindowTitle("Vivavoce")
         self.setAccessibleName("Vivavoce live captions")
         # Python's cyclic garbage collector runs in whichever thread happens to allocate; in the
@@ -242,6 +243,10 @@ class MainWindow(QMainWindow):
                      tip="Read sentences aloud to make recordings a model can learn your voice from")
         self._action(models, "&Train a model…", ["Ctrl+Shift+R"], self.show_training,
                      tip="Fine-tune or pretrain a model on your own recordings")
+
+        practice = menus.addMenu("&Practice")
+        self._action(practice, "Practise &pronunciation…", ["Ctrl+Shift+P"], self.show_practice,
+                     tip="Read a sentence aloud and see which words and sounds to work on")
 
         help_menu = menus.addMenu("&Help")
         self._action(help_menu, "&Keyboard shortcuts", ["F1"], self._show_shortcuts)
@@ -482,6 +487,15 @@ class MainWindow(QMainWindow):
         self.training_window.raise_()
         self.training_window.activateWindow()
 
+    def show_practice(self) -> None:
+        from .practice_window import PracticeWindow
+
+        if self.practice_window is None:
+            self.practice_window = PracticeWindow(self.settings, self)
+        self.practice_window.show()
+        self.practice_window.raise_()
+        self.practice_window.activateWindow()
+
     def show_recorder(self) -> None:
         from .recorder_window import RecorderWindow
 
@@ -518,6 +532,8 @@ class MainWindow(QMainWindow):
             self.fill_models(current if kept else None)  # a removed model's place goes to the default
         if self.training_window is not None and not self.training_window.running:
             self.training_window.fill_starts()
+        if self.practice_window is not None:
+            self.practice_window.fill_models(self.practice_window.model_box.currentData())
         if self.models_window is not None and self.models_window.child is None:
             self.models_window.refresh()
 
@@ -627,6 +643,8 @@ class MainWindow(QMainWindow):
             self.models_window.close()
         if self.recorder_window is not None:
             self.recorder_window.close()
+        if self.practice_window is not None:
+            self.practice_window.close()
         self.overlay.close()
         self.gc_timer.stop()
         gc.collect()

@@ -561,3 +561,40 @@ class MicrophoneSource:
             self._stream.abort()
             self._stream.close()
             self._stream = None
+
+
+def record_utterance(source: "MicrophoneSource", on_ready=None, pause_seconds: float = 1.5,
+                     max_seconds: float = 30.0, settle_seconds: float = 0.5) -> np.ndarray:
+    """One utterance from an open ``source``: from when audio flows until a pause after speech.
+
+    The first ``settle_seconds`` of audio measure the room's quiet; a block is speech when it
+    is 15 dB above that and louder than -55 dBFS. Recording ends ``pause_seconds`` after the
+    last speech, or after ``max_seconds``. ``on_ready()`` is called once audio flows (the
+    moment to ask the user to speak). Raises AudioError when nothing but quiet was heard.
+    """
+    blocks: list[np.ndarray] = []
+    recorded = quiet = 0.0
+    floor: float | None = None
+    heard = False
+    while recorded < max_seconds:
+        block = source.read(timeout=0.1)
+        if not len(block):
+            continue
+        if not blocks and on_ready is not None:
+            on_ready()
+        blocks.append(block)
+        recorded += len(block) / 16000
+        level = 20 * math.log10(max(float(np.sqrt(np.mean(np.square(block, dtype=np.float64)))), 1e-6))
+        if recorded <= settle_seconds:
+            floor = level if floor is None else min(floor, level)
+            continue
+        if level > max((floor if floor is not None else -120.0) + 15.0, -55.0):
+            heard, quiet = True, 0.0
+        elif heard:
+            quiet += len(block) / 16000
+            if quiet >= pause_seconds:
+                break
+    if not heard:
+        raise AudioError(f"nothing was heard from {source.name!r} in {recorded:.0f} s: check the microphone "
+                         "and its level (`vivavoce devices` lists the inputs)")
+    return np.concatenate(blocks)

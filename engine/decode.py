@@ -17,6 +17,16 @@ def best_path(log_probs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return ids.astype(np.int32), probs.astype(np.float32)
 
 
+def collapse(ids: np.ndarray, vocab: Vocabulary) -> list[int]:
+    """The tokens a best path writes: repeats merged unless a blank separates them, blanks and specials dropped."""
+    out, previous = [], -1
+    for index in ids.tolist():
+        if index != previous and not vocab.is_silent(index):
+            out.append(index)
+        previous = index
+    return out
+
+
 def decode_words(ids: np.ndarray, probs: np.ndarray, vocab: Vocabulary, rules: TextRules,
                  frame_seconds: float, first_frame: int = 0) -> list[Word]:
     """Collapse a best path into words.

@@ -201,6 +201,14 @@ def _vocabulary(path: Path, config: dict) -> tuple[Vocabulary, TextRules]:
     delimiter = token_setting("word_delimiter_token", "|")
     special = {token_setting(name, None) for name in ("bos_token", "eos_token", "unk_token", "pad_token")}
     special.discard(None)
+    if tokenizer.get("tokenizer_class") == "Wav2Vec2PhonemeCTCTokenizer":
+        # A phoneme model (such as facebook/wav2vec2-lv-60-espeak-cv-ft): its tokens are espeak-ng
+        # phonemes, written with spaces between them, and it usually has no word delimiter.
+        try:
+            return (Vocabulary(tokens, int(blank), delimiter if delimiter in tokens else None, frozenset(special),
+                               phonemes=True), TextRules("keep", strip_punctuation=False))
+        except ValueError as error:
+            raise ModelError(f"{path}/vocab.json: {error}") from None
     if tokenizer.get("do_lower_case"):
         case = "lower"
     else:
@@ -230,7 +238,7 @@ def load_hf_folder(path: Path) -> LoadedModel:
     kind = "pretrained"
     if arch.vocab_size:
         vocabulary, text = _vocabulary(path, config)
-        kind = "ctc"
+        kind = "phoneme" if vocabulary.phonemes else "ctc"
     model_config = ModelConfig(
         kind=kind, architecture=arch, vocabulary=vocabulary, text=text,
         language=str(config.get("language", "") or ""),

@@ -21,6 +21,7 @@ from .modelfolder import (CARD, CONFIG, LoadedModel, ModelConfig, is_model_folde
                           load_model_folder, read_config, save_model_folder)
 
 DEFAULT_MODEL = "default"
+DEFAULT_PHONEME_MODEL = "phonemes-en"  # the bundled phoneme model, for pronunciation practice
 
 
 def models_dir() -> Path:
@@ -106,6 +107,27 @@ def load_model(spec: str | None) -> LoadedModel:
     if not (path / CONFIG).is_file():
         raise ModelError(f"{path}: not a model folder ({CONFIG} is missing)")
     return load_model_folder(path)
+
+
+def phoneme_models() -> list[ModelEntry]:
+    """The installed and bundled phoneme models, the default one first."""
+    found = [entry for entry in list_models() if entry.config.kind == "phoneme"]
+    return sorted(found, key=lambda entry: entry.name != DEFAULT_PHONEME_MODEL)
+
+
+def load_phoneme_model(spec: str | None) -> LoadedModel:
+    """A phoneme model by name or path; None: the bundled one (or any phoneme model installed)."""
+    if spec is None:
+        found = phoneme_models()
+        if not found:
+            raise ModelError("no phoneme model is installed, and pronunciation needs one: pass --model NAME|PATH "
+                             "(`vivavoce models list` shows each model's kind)")
+        spec = str(found[0].path)
+    loaded = load_model(spec)
+    if loaded.config.kind != "phoneme":
+        raise ModelError(f"{spec}: a {loaded.config.kind} model; pronunciation needs a phoneme model "
+                         "(`vivavoce models list` shows each model's kind)")
+    return loaded
 
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")

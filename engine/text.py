@@ -47,13 +47,16 @@ class Vocabulary:
 
     ``blank`` is the index of the CTC blank; ``delimiter`` the token that
     separates words (written as a space); ``special`` the tokens that never
-    appear in text (sentence marks, unknown).
+    appear in text (sentence marks, unknown). ``phonemes``: the tokens are
+    phonemes, which a transcript writes with spaces between them and ``|``
+    between words (``h ə l oʊ | w ɜː l d``); otherwise they are characters.
     """
 
     tokens: tuple[str, ...]
     blank: int
     delimiter: str | None = "|"
     special: frozenset[str] = field(default_factory=frozenset)
+    phonemes: bool = False
 
     def __post_init__(self):
         if len(set(self.tokens)) != len(self.tokens):
@@ -71,11 +74,29 @@ class Vocabulary:
         """True for the blank and special tokens, which write nothing."""
         return index == self.blank or self.tokens[index] in self.special
 
+    def split(self, transcript: str) -> list[str]:
+        """The tokens a (normalised) transcript is written with; a word break becomes the delimiter.
+
+        A phoneme vocabulary without a delimiter (as public phoneme models have) drops the word breaks.
+        """
+        if not self.phonemes:
+            return [self.delimiter if c == " " else c for c in transcript]
+        tokens = [self.delimiter if token == "|" else token for token in transcript.split()]
+        return [token for token in tokens if token is not None]
+
+    def encode(self, transcript: str) -> list[int] | None:
+        """Token ids of a normalised transcript, or None if it holds a token the vocabulary lacks."""
+        index = {token: i for i, token in enumerate(self.tokens)}
+        try:
+            return [index[token] for token in self.split(transcript)]
+        except KeyError:
+            return None
+
     def to_dict(self) -> dict:
         return {"tokens": list(self.tokens), "blank": self.blank, "delimiter": self.delimiter,
-                "special": sorted(self.special)}
+                "special": sorted(self.special), **({"phonemes": True} if self.phonemes else {})}
 
     @classmethod
     def from_dict(cls, values: dict) -> "Vocabulary":
         return cls(tuple(values["tokens"]), int(values["blank"]), values.get("delimiter"),
-                   frozenset(values.get("special", ())))
+                   frozenset(values.get("special", ())), bool(values.get("phonemes", False)))

@@ -124,7 +124,13 @@ def test_phoneme_transcripts_are_espeak_ipa(vivavoce, tmp_path):
     result = synth(vivavoce, out, 0.003, "--phonemes", "--engines", "espeak")
     assert result.returncode == 0, result.stderr
     texts = [r["text"] for r in rows(out)]
-    assert texts and all("ˈ" in text for text in texts)  # IPA stress marks
+    assert texts
+    for text in texts:  # phonemes between spaces, "|" between words, no stress marks
+        words = text.split(" | ")
+        assert len(words) >= 2 and all(word.split() for word in words), text
+        assert "ˈ" not in text and "ˌ" not in text
+    inventory = {p for text in texts for p in text.split()}
+    assert {"ð", "ə"} <= inventory and any(len(p) > 1 for p in inventory)  # "the"; diphthongs and long vowels
 
 
 def test_an_unknown_engine_is_a_one_line_error(vivavoce, tmp_path):

@@ -67,6 +67,9 @@ class FinetuneConfig(Common):
     # 5% of the transcripts hold characters it cannot write, else "keep". A pretrained --init
     # always gets a new one.
     vocabulary: str = "auto"
+    # The transcripts are phonemes (spaces between them, "|" between words, as `vivavoce train
+    # synth --phonemes` writes them): make a phoneme model, for pronunciation practice.
+    phonemes: bool = False
     # The peak learning rate; -1: by the width of --init's Transformer (finetune.learning_rate_for).
     learning_rate: float = -1.0
     batch_seconds: float = 100.0

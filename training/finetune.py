@@ -16,7 +16,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from engine.decode import best_path, decode_words
+from engine.decode import best_path, collapse, decode_words
 from engine.errors import VivavoceError
 from engine.model import Wav2Vec2, deepened, with_heads
 from engine.modelfolder import ModelConfig, save_model_folder
@@ -35,19 +35,19 @@ NEW_HEAD_FREEZE_STEPS = 1000  # see FinetuneConfig.freeze_transformer_steps
 BLANK, DELIMITER = "<pad>", "|"
 
 
-def build_vocabulary(texts: list[str]) -> Vocabulary:
-    """Blank, word delimiter, then every character of the (normalised) transcripts."""
-    characters = sorted({c for text in texts for c in text if c != " "})
-    return Vocabulary(tuple([BLANK, DELIMITER] + characters), blank=0, delimiter=DELIMITER)
+def build_vocabulary(texts: list[str], phonemes: bool = False) -> Vocabulary:
+    """Blank, word delimiter, then every character (or phoneme) of the (normalised) transcripts."""
+    symbols = sorted({s for text in texts for s in (text.split() if phonemes else text)} - {" ", DELIMITER})
+    return Vocabulary(tuple([BLANK, DELIMITER] + symbols), blank=0, delimiter=DELIMITER, phonemes=phonemes)
 
 
 def encode(text: str, vocabulary: Vocabulary) -> list[int] | None:
-    """Token ids of a normalised transcript, or None if it holds a character the vocabulary lacks."""
-    index = {token: i for i, token in enumerate(vocabulary.tokens)}
-    try:
-        return [index[vocabulary.delimiter if c == " " else c] for c in text]
-    except KeyError:
-        return None
+    """Token ids of a normalised transcript, or None if it holds a token the vocabulary lacks."""
+    return vocabulary.encode(text)
+
+
+# Phoneme transcripts are written as they are: no case folding, and "|" and the IPA marks kept.
+PHONEME_TEXT = TextRules("keep", strip_punctuation=False)
 
 
 class CTCTask(nn.Module):
@@ -135,6 +135,12 @@ def choose_vocabulary(config: FinetuneConfig, loaded, corpus, warnings: list[str
         raise VivavoceError(f"--vocabulary {config.vocabulary}: choose one of {', '.join(VOCABULARY_CHOICES)}")
     if not keeps_vocabulary(loaded) or config.vocabulary == "new":
         return False
+    if config.phonemes != (loaded.config.kind == "phoneme"):
+        if config.vocabulary == "keep":
+            raise VivavoceError(f"--vocabulary keep: {config.init} writes "
+                                f"{'phonemes' if loaded.config.kind == 'phoneme' else 'characters'} and the "
+                                f"transcripts are {'phonemes' if config.phonemes else 'words'}")
+        return False
     if config.vocabulary == "keep":
         return True
     vocabulary, rules = loaded.config.vocabulary, loaded.config.text
@@ -155,6 +161,7 @@ def finetune(config: FinetuneConfig, resume: bool, command: str) -> tuple[str, P
     warnings: list[str] = []
     torch.manual_seed(config.seed)
     loaded = load_model(config.init)
+    config.phonemes = config.phonemes or loaded.config.kind == "phoneme"  # a phoneme model learns phonemes
     corpus = scan(config.data)
     kept = choose_vocabulary(config, loaded, corpus, warnings)
     if keeps_vocabulary(loaded):
@@ -163,9 +170,10 @@ def finetune(config: FinetuneConfig, resume: bool, command: str) -> tuple[str, P
         config.freeze_transformer_steps = 0 if kept else NEW_HEAD_FREEZE_STEPS
     if config.learning_rate < 0:
         config.learning_rate = learning_rate_for(loaded.model.arch.hidden_size)
-    text = loaded.config.text if kept else TextRules("lower")
+    text = loaded.config.text if kept else PHONEME_TEXT if config.phonemes else TextRules("lower")
     utterances = prepare_data(config, corpus, text, warnings)
-    vocabulary = loaded.config.vocabulary if kept else build_vocabulary([u.text for u in utterances])
+    vocabulary = (loaded.config.vocabulary if kept
+                  else build_vocabulary([u.text for u in utterances], phonemes=config.phonemes))
     model = with_heads(grown(loaded.model, config), quantizer=False, vocab_size=len(vocabulary),
                        dropout=config.dropout if config.dropout >= 0 else None, keep_head=kept)
     encodable = [u for u in utterances if encode(u.text, vocabulary) is not None]
@@ -192,7 +200,7 @@ def finetune(config: FinetuneConfig, resume: bool, command: str) -> tuple[str, P
     # The language model of a recogniser whose vocabulary is kept scores the same characters:
     # it goes with the fine-tuned model (a recogniser adapted to a voice keeps its beam search).
     language_model = loaded.config.language_model if kept and loaded.path is not None else None
-    model_config = ModelConfig("ctc", model.arch, vocabulary, text, language=config.language, name=out.name,
+    model_config = ModelConfig("phoneme" if vocabulary.phonemes else "ctc", model.arch, vocabulary, text, language=config.language, name=out.name,
                                normalize_input=loaded.config.normalize_input, language_model=language_model,
                                source=f"vivavoce train finetune on {Path(config.data).resolve()}")
     started = time.monotonic()
@@ -232,8 +240,12 @@ def finetune(config: FinetuneConfig, resume: bool, command: str) -> tuple[str, P
 
 def transcribe_batch(model: Wav2Vec2, waveforms: torch.Tensor, lengths: torch.Tensor, vocabulary: Vocabulary,
                      text: TextRules) -> list[str]:
+    """Greedy transcripts, written as the training transcripts are (phonemes between spaces, for a phoneme model)."""
     log_probs = model.ctc_logits(waveforms, lengths).float().log_softmax(-1).cpu().numpy()
     frames = model.feature_encoder.output_lengths(lengths).tolist()
+    if vocabulary.phonemes:
+        return [" ".join(vocabulary.tokens[i] for i in collapse(best_path(lp[:n])[0], vocabulary))
+                for lp, n in zip(log_probs, frames)]
     seconds = model.arch.frame_stride / 16000
     return [" ".join(w.text for w in decode_words(*best_path(lp[:n]), vocabulary, text, seconds))
             for lp, n in zip(log_probs, frames)]
@@ -247,7 +259,15 @@ def validation_scores(model: Wav2Vec2, valid: list[Utterance], vocabulary: Vocab
         waveforms, lengths, _ = collate([dataset[i] for i in range(start, min(start + 8, len(valid)))])
         hypotheses += transcribe_batch(model, waveforms.to(device), lengths.to(device), vocabulary, text)
     references = [u.text for u in valid]
+    if vocabulary.phonemes:  # "cer" is the phoneme error rate; "wer" the rate of words not spoken exactly
+        return {"cer": word_error_rate(references, hypotheses),
+                "wer": word_error_rate(_spoken_words(references), _spoken_words(hypotheses))}
     return {"cer": character_error_rate(references, hypotheses), "wer": word_error_rate(references, hypotheses)}
+
+
+def _spoken_words(transcripts: list[str]) -> list[str]:
+    """Phoneme transcripts with each word's phonemes run together: "h ə l oʊ | w ɜː l d" -> "həloʊ wɜːld"."""
+    return [" ".join(word.replace(" ", "") for word in t.split(f" {DELIMITER} ")) for t in transcripts]
 
 
 def model_card(config: FinetuneConfig, command: str, train: int, valid: int, hours: float, step: int,
@@ -255,16 +275,17 @@ def model_card(config: FinetuneConfig, command: str, train: int, valid: int, hou
                baseline: dict | None = None) -> str:
     device = trainer.device
     hardware = torch.cuda.get_device_name(device) if device.type == "cuda" else platform.processor() or "CPU"
+    cer, wer = ("phoneme error rate", "words not spoken exactly") if config.phonemes else ("CER", "WER")
     measured = (f"- validation ({valid} recordings held out by seed {config.seed}): "
-                f"CER {100 * scores['cer']:.1f}%, WER {100 * scores['wer']:.1f}% at step {step}"
+                f"{cer} {100 * scores['cer']:.1f}%, {wer} {100 * scores['wer']:.1f}% at step {step}"
                 if scores else "- validation: none (too few recordings to hold some out)")
     if baseline:
-        measured += (f"\n- the same validation of `{config.init}` before fine-tuning: CER {100 * baseline['cer']:.1f}%, "
-                     f"WER {100 * baseline['wer']:.1f}%" + (" (fine-tuning did not do better: these are its weights)"
+        measured += (f"\n- the same validation of `{config.init}` before fine-tuning: {cer} {100 * baseline['cer']:.1f}%, "
+                     f"{wer} {100 * baseline['wer']:.1f}%" + (" (fine-tuning did not do better: these are its weights)"
                                                            if step == 0 else ""))
     return "\n".join([
         f"# {Path(config.out).name}", "",
-        f"A wav2vec 2.0 CTC model fine-tuned by `vivavoce train finetune` from `{config.init}`"
+        f"A wav2vec 2.0 CTC model{' of phonemes' if config.phonemes else ''} fine-tuned by `vivavoce train finetune` from `{config.init}`"
         f"{' (its vocabulary kept)' if kept else ''}"
         f"{', with its language model for beam search' if language_model else ''}.", "",
         f"- data: `{Path(config.data).resolve()}`, {train} recordings for training, {hours:.2f} hours",

@@ -25,6 +25,7 @@ import torch
 import torchaudio
 
 from engine.errors import VivavoceError
+from engine.phonemes import PhonemizerError, espeak, transcript
 
 from . import augment
 from .engines import SynthesisError, choose_engines
@@ -117,15 +118,21 @@ def to_16k(samples: np.ndarray, rate: int) -> np.ndarray:
     return torchaudio.functional.resample(torch.from_numpy(samples), rate, SAMPLE_RATE).numpy()
 
 
+def phoneme_accent(plan: Plan) -> str:
+    """The espeak-ng voice whose phonemes match how ``plan`` is spoken: its own accent, or British or US."""
+    if plan.engine == "espeak":
+        return plan.voice.split("+")[0]
+    return "en-gb" if plan.voice.lower().endswith("gb") else "en-us"
+
+
 def _make(plan: Plan) -> dict | str:
     """Speak, augment and write one utterance; its manifest row, or a one-line reason it failed."""
     engines, out = _worker["engines"], _worker["out"]
     engine = engines[plan.engine]
     try:
         samples, rate = engine.speak(plan.sentence, plan.voice, plan.speed, plan.pitch)
-        text = (engines["espeak"].phonemes(plan.sentence, plan.voice if plan.engine == "espeak" else "en-us")
-                if _worker["phonemes"] else plan.sentence)
-    except SynthesisError as error:
+        text = transcript(plan.sentence, phoneme_accent(plan)) if _worker["phonemes"] else plan.sentence
+    except (SynthesisError, PhonemizerError) as error:
         return str(error)
     rng = np.random.default_rng([plan.index, 1])
     audio = augment.apply(to_16k(samples, rate), plan.recipe, rng, _worker["babble"])
@@ -193,8 +200,8 @@ def synthesise(config: SynthConfig, resume: bool, notice: Callable[[str], None],
     if not engines:
         raise VivavoceError(f"--engines {','.join(config.engines)}: none of these synthesisers has an "
                             "English voice installed")
-    if config.phonemes and "espeak" not in engines:
-        raise VivavoceError("--phonemes needs espeak-ng, which writes the phoneme transcripts")
+    if config.phonemes:
+        espeak()  # it writes the phoneme transcripts, whichever engines speak
     out = Path(config.out)
     augmentation = _check_settings(out, config, resume)
     # Engines read the spoken form, so that the transcript is exactly what was said.

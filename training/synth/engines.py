@@ -83,11 +83,6 @@ class Espeak:
                    str(max(0, min(99, round(50 * pitch)))), "--stdout", text]
         return _read_wav(_run(command, f"espeak-ng voice {voice}"), f"espeak-ng voice {voice}")
 
-    def phonemes(self, text: str, voice: str) -> str:
-        """The IPA phonemes espeak-ng would speak for ``text``, words separated by spaces."""
-        ipa = _run(["espeak-ng", "-q", "--ipa", "-v", voice.split("+")[0], text], "espeak-ng --ipa").decode()
-        return " ".join(ipa.split())
-
 
 # Flite's English voices and the mean pitch (Hz) each speaks at, around which we spread.
 _FLITE_VOICES = {"kal16": 105.0, "awb": 110.0, "rms": 95.0, "slt": 170.0}
