@@ -280,6 +280,8 @@ class MainWindow(QMainWindow):
         self.model_box.clear()
         self.bundled_models.clear()
         for entry in list_models():
+            if entry.config.kind == "phoneme":  # for pronunciation practice; it writes phonemes, not words
+                continue
             label = entry.name + (" (bundled)" if entry.bundled else "")
             self.model_box.addItem(label, entry.name)
             self.model_box.setItemData(self.model_box.count() - 1, entry.summary, Qt.ItemDataRole.ToolTipRole)

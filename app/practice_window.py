@@ -38,6 +38,22 @@ def practice_sentences() -> list[str]:
     return read_sentences(text)
 
 
+def marked_sentence(text: str, good: list[bool]) -> str:
+    """``text`` as HTML, with the words not ``good`` (in order of the words that hold a letter or digit) in red."""
+    out, index = [], 0
+    for token in text.split():
+        if any(c.isalnum() for c in token) and index < len(good):
+            if not good[index]:
+                token_html = f"<span style='color:{BAD_COLOR}; text-decoration: underline'>{escape(token)}</span>"
+            else:
+                token_html = escape(token)
+            index += 1
+        else:
+            token_html = escape(token)
+        out.append(token_html)
+    return " ".join(out)
+
+
 class ScoringJob(QThread):
     """Scores one take on a worker thread; the scorer (model loaded) is kept for the next job."""
 
@@ -139,7 +155,7 @@ class PracticeWindow(QWidget):
         self.state_label = QLabel("Opening the microphone…")
         self.state_label.setAccessibleName("State")
 
-        self.hear_button = QPushButton("🔊 &Hear it")
+        self.hear_button = QPushButton("&Hear it")
         self.hear_button.setAccessibleDescription("Hear the sentence read in the chosen accent (a synthetic voice)")
         self.record_button = QPushButton("● &Record")
         self.record_button.setMinimumWidth(140)
@@ -390,25 +406,45 @@ class PracticeWindow(QWidget):
         right = sum(w.good for w in words)
         self.score_label.setText(f"Score {result.score:.0f} / 100 — {right} of {len(words)} words right")
         self.heard_label.setText(f"Heard: {result.heard or '(nothing)'}")
-        self.sentence_label.setText(" ".join(
-            escape(w.text) if w.good else
-            f"<span style='color:{BAD_COLOR}; text-decoration: underline'>{escape(w.text)}</span>" for w in words))
+        self.sentence_label.setText(marked_sentence(result.text, [w.good for w in words]))
         self.table.setRowCount(len(words))
         for row, word in enumerate(words):
             color = QColor(GOOD_COLOR if word.good else BAD_COLOR)
             mark = "✓" if word.good else "✗"
-            cells = [f"{mark} {word.text}", f"{word.score:.0f}", self._sounds_text(word)]
-            for column, text in enumerate(cells):
+            for column, text in enumerate([f"{mark} {word.text}", f"{word.score:.0f}"]):
                 item = QTableWidgetItem(text)
-                if column < 2:
-                    item.setForeground(color)
+                item.setForeground(color)
                 item.setToolTip(self._sounds_text(word))
                 self.table.setItem(row, column, item)
+            # The sounds, the wrong ones in red; the cell's own text is what a screen reader says.
+            item = QTableWidgetItem()
+            item.setData(Qt.ItemDataRole.AccessibleTextRole, self._sounds_text(word))
+            item.setToolTip(self._sounds_text(word))
+            self.table.setItem(row, 2, item)
+            label = QLabel(self._sounds_html(word))
+            label.setTextFormat(Qt.TextFormat.RichText)
+            label.setContentsMargins(6, 0, 6, 0)
+            self.table.setCellWidget(row, 2, label)
         for warning in result.warnings:
             self.show_message(warning, "warning")
         wrong = [w.text for w in words if not w.good]
         self._say(f"Score {result.score:.0f}. " + (f"Work on: {', '.join(wrong)}." if wrong else "Every word was right."))
         self._update()
+
+    @staticmethod
+    def _sounds_html(word) -> str:
+        parts = []
+        for sound in word.sounds:
+            if sound.good:
+                parts.append(f"{escape(sound.phoneme)} <small>{sound.score:.0f}</small>")
+            else:
+                instead = (" left out" if sound.heard == "-" else f" heard {escape(sound.heard)}" if sound.heard
+                           else "")
+                parts.append(f"<b style='color:{BAD_COLOR}'>{escape(sound.phoneme)} <small>{sound.score:.0f}</small>"
+                             f" ✗{instead}</b>")
+        if word.unscored:
+            parts.append(f"<i>(not scored: {escape(' '.join(word.unscored))})</i>")
+        return "&nbsp;&nbsp;&nbsp; ".join(parts)
 
     @staticmethod
     def _sounds_text(word) -> str:

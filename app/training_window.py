@@ -275,7 +275,7 @@ class TrainingWindow(QWidget):
         else:
             for entry in models:
                 label = entry.name + (" (bundled)" if entry.bundled else "") + (
-                    ", pretrained" if entry.config.kind == "pretrained" else "")
+                    {"pretrained": ", pretrained", "phoneme": ", phonemes"}.get(entry.config.kind, ""))
                 self.init_box.addItem(label, f"init:{entry.name}")
                 self.init_box.setItemData(self.init_box.count() - 1, entry.summary, Qt.ItemDataRole.ToolTipRole)
         index = self.init_box.findData(chosen)

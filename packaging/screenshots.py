@@ -1,6 +1,6 @@
 """The README's screenshots: the main window captioning speech, the overlay over another window, the
-models window testing the model on a few sentences, the voice recorder, and the training window
-fine-tuning a model.
+models window testing the model on a few sentences, the voice recorder, the pronunciation practice
+window, and the training window fine-tuning a model.
 
 Needs a real X server (Xvfb will do), flite or espeak-ng for the speech, and PulseAudio (the
 recorder hears espeak-ng through a null sink the script loads and unloads):
@@ -9,7 +9,7 @@ recorder hears espeak-ng through a null sink the script loads and unloads):
 
 It captions the speech with the model, at the pace of real time, exactly as a
 user would see it, then fine-tunes the model for a minute on a few sentences
-that espeak-ng reads, and writes packaging/screenshots/{main-window,overlay,models,recorder,training}.png.
+that espeak-ng reads, and writes packaging/screenshots/{main-window,overlay,models,recorder,practice,training}.png.
 """
 
 import argparse
@@ -143,9 +143,30 @@ def recorder_shot(app, tmp: Path, out: Path) -> None:
             window.toggle_recording()
             wait(app, 5, lambda: not window.recording)
         window.close()
+        practice_shot(app, tmp, out)
     finally:
         pactl("unload-module", module)
         pactl("set-default-source", source)
+
+
+def practice_shot(app, tmp: Path, out: Path) -> None:
+    """The practice window after espeak-ng read its first sentence with "sheep" for "ship" into the null sink."""
+    from app.practice_window import PracticeWindow
+    from app.settings import Settings
+
+    window = PracticeWindow(Settings(tmp / "practice.ini"))
+    window.resize(900, 640)
+    window.show()
+    wait(app, 15, lambda: window.listening)
+    wav = tmp / "practice.wav"
+    said = window.text.replace("ship", "sheep", 1)
+    subprocess.run(["espeak-ng", "-v", "en-us", "-s", "150", "-w", str(wav), said], check=True)
+    window.toggle_recording()
+    subprocess.run(["paplay", "-d", "vivavoce_shot", str(wav)], check=True)
+    wait(app, 30, lambda: window.result is not None)
+    wait(app, 0.3)
+    window.grab().save(str(out / "practice.png"))
+    window.close()
 
 
 def main() -> int:
@@ -204,7 +225,7 @@ def main() -> int:
         window.close()
         recorder_shot(app, Path(tmp), out)
         training_shot(app, Path(tmp), args.model, out)
-    names = ("main-window.png", "overlay.png", "models.png", "recorder.png")
+    names = ("main-window.png", "overlay.png", "models.png", "recorder.png", "practice.png")
     print(f"wrote {', '.join(str(out / n) for n in names)} and {out / 'training.png'}")
     return 0
 

@@ -121,29 +121,9 @@ fi
 # is written by hand from the figures above). Only on request, as it changes the repository.
 if [[ $only == ship ]]; then
     target=$root/assets/models/default
-    staging=$(mktemp -d "$root/assets/models/.default.XXXXXX")
     # Weights stored in float16 (half the download; recognition computes in float32 as before).
-    "$root/.venv/bin/python" - "$final" "$staging" <<'PY'
-import json, sys
-from safetensors import safe_open
-from safetensors.torch import save_file
-source, target = sys.argv[1:]
-with safe_open(f"{source}/model.safetensors", "pt") as weights:
-    metadata = weights.metadata()
-    state = {name: weights.get_tensor(name) for name in weights.keys()}
-state = {name: t.half() if t.is_floating_point() else t for name, t in state.items()}
-save_file(state, f"{target}/model.safetensors", metadata=metadata)
-config = json.load(open(f"{source}/config.json"))
-config["name"] = "default"
-config["source"] = "packaging/train_default_model.sh (see README.md beside this file)"
-with open(f"{target}/config.json", "w") as f:
-    json.dump(config, f, indent=2)
-    f.write("\n")
-PY
-    mkdir -p "$target"
-    [[ -e $target/README.md ]] && cp "$target/README.md" "$staging/"
-    chmod 755 "$staging" && chmod 644 "$staging"/*
-    rm -rf "$target.old" && mv "$target" "$target.old" && mv "$staging" "$target" && rm -rf "$target.old"
+    "$root/.venv/bin/python" "$root/packaging/ship_model.py" "$final" "$target" \
+        "packaging/train_default_model.sh (see README.md beside this file)"
     # Its language model, from the packaged sentences; the weight is the one that reads `dev` best,
     # speech of training sentences (engines not installed are skipped) that the language model
     # then leaves out of its text.

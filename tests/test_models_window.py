@@ -49,7 +49,7 @@ def test_the_list_shows_each_model_with_its_card_and_what_it_can_do(qtbot, tmp_p
     main.show_models()
     window = main.models_window
 
-    assert names(window) == ["mine", "default  (bundled)"]
+    assert names(window) == ["mine", "default  (bundled)", "phonemes-en  (bundled)"]
     card = window.card.toPlainText()
     assert "pretrained only: fine-tune it before it can transcribe" in card
     assert "A model for the models window's tests." in card and str(models_dir() / "mine") in card
@@ -60,6 +60,10 @@ def test_the_list_shows_each_model_with_its_card_and_what_it_can_do(qtbot, tmp_p
     assert "transcribes speech" in card and "bundled with Vivavoce" in card and "language model" in card
     assert "Trained on synthetic speech only" in card  # the bundled model's own card
     assert not window.remove_button.isEnabled() and window.use_button.isEnabled()
+    window.list.setCurrentRow(2)
+    card = window.card.toPlainText()
+    assert "transcribes phonemes (for pronunciation practice)" in card
+    assert not window.use_button.isEnabled()  # not for captions
 
 
 def test_a_hugging_face_folder_is_imported_in_the_background_and_joins_every_list(qtbot, windows, tmp_path):

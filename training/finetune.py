@@ -25,7 +25,7 @@ from engine.text import TextRules, Vocabulary
 
 from .config import FinetuneConfig
 from .data import AudioDataset, Utterance, collate, drop_long, scan, split
-from .metrics import character_error_rate, word_error_rate
+from .metrics import character_error_rate, phoneme_error_rates, word_error_rate
 from .objective import span_mask
 from .runner import Distributed, Trainer
 from .schedule import tri_stage
@@ -260,14 +260,9 @@ def validation_scores(model: Wav2Vec2, valid: list[Utterance], vocabulary: Vocab
         hypotheses += transcribe_batch(model, waveforms.to(device), lengths.to(device), vocabulary, text)
     references = [u.text for u in valid]
     if vocabulary.phonemes:  # "cer" is the phoneme error rate; "wer" the rate of words not spoken exactly
-        return {"cer": word_error_rate(references, hypotheses),
-                "wer": word_error_rate(_spoken_words(references), _spoken_words(hypotheses))}
+        per, wer = phoneme_error_rates(references, hypotheses)
+        return {"cer": per, "wer": wer}
     return {"cer": character_error_rate(references, hypotheses), "wer": word_error_rate(references, hypotheses)}
-
-
-def _spoken_words(transcripts: list[str]) -> list[str]:
-    """Phoneme transcripts with each word's phonemes run together: "h ə l oʊ | w ɜː l d" -> "həloʊ wɜːld"."""
-    return [" ".join(word.replace(" ", "") for word in t.split(f" {DELIMITER} ")) for t in transcripts]
 
 
 def model_card(config: FinetuneConfig, command: str, train: int, valid: int, hours: float, step: int,

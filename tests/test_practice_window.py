@@ -1,0 +1,114 @@
+"""The practice window: a sentence, espeak-ng reading it into a real audio server (right, then with a
+learner's mistake), and the words and sounds it marks; a file scored; errors shown in the window."""
+
+import subprocess
+
+import pytest
+from PySide6.QtGui import QColor
+
+from app.main_window import MainWindow
+from app.practice_window import BAD_COLOR, PracticeWindow, practice_sentences
+from app.settings import Settings
+from conftest import SINK, speak
+
+SENTENCE = "The ship is cheap, but the sheep is not."
+
+
+def test_the_practice_sentences_are_distinct_and_each_follows_a_comment_naming_its_sounds():
+    sentences = practice_sentences()
+    assert len(sentences) >= 25 and len(set(sentences)) == len(sentences)
+    assert sentences[0] == SENTENCE
+    assert all(s[0].isupper() and s[-1] in ".?!" for s in sentences)
+
+
+@pytest.fixture
+def practice(qtbot, null_sink, tmp_path):
+    window = PracticeWindow(Settings(tmp_path / "settings.ini"))
+    qtbot.addWidget(window)
+    window.show()
+    qtbot.waitUntil(lambda: window.listening, timeout=15_000)
+    return window
+
+
+def read_aloud(qtbot, window, text, tmp_path, name):
+    wav = speak(text, tmp_path / f"{name}.wav", "en-us", 150)
+    window.record_button.click()
+    assert window.recording
+    subprocess.run(["paplay", "-d", SINK, str(wav)], check=True, timeout=60)
+    # No Stop pressed: the take ends itself after a pause, then it is scored.
+    qtbot.waitUntil(lambda: window.result is not None, timeout=30_000)
+
+
+def rows(window):
+    return {window.table.item(r, 0).text(): (window.table.item(r, 1).text(), window.table.item(r, 2).text(),
+                                             window.table.item(r, 0).foreground().color())
+            for r in range(window.table.rowCount())}
+
+
+def test_reading_the_sentence_right_scores_every_word_right(qtbot, practice, tmp_path):
+    assert practice.text == SENTENCE and practice.model_box.currentData() == "phonemes-en"
+    read_aloud(qtbot, practice, SENTENCE, tmp_path, "right")
+    table = rows(practice)
+    assert list(table) == ["✓ The", "✓ ship", "✓ is", "✓ cheap", "✓ but", "✓ the", "✓ sheep", "✓ is", "✓ not"] \
+        or sum(key.startswith("✓") for key in table) >= 8, table
+    assert "9 words right" in practice.score_label.text() or "8 of 9" in practice.score_label.text()
+    assert practice.play_button.isEnabled() and not practice.recording
+
+
+def test_a_mistake_is_marked_in_the_sentence_and_the_table(qtbot, practice, tmp_path):
+    read_aloud(qtbot, practice, "The sheep is cheap, but the sheep is not.", tmp_path, "wrong")
+    table = rows(practice)
+    score, sounds, color = table["✗ ship"]
+    assert color == QColor(BAD_COLOR)
+    assert "ɪ" in sounds and "✗ heard iː" in sounds
+    assert table["✓ cheap"][2] != QColor(BAD_COLOR)
+    # The sentence shows "ship" marked, the rest as written.
+    html = practice.sentence_label.text()
+    assert f"color:{BAD_COLOR}" in html and ">ship</span>" in html and ">cheap</span>" not in html
+    assert "1 of 9" not in practice.score_label.text()  # most words were right
+
+
+def test_a_file_is_scored_and_its_own_sentence_can_be_typed(qtbot, practice, tmp_path):
+    practice.sentence_box.setEditText("Thank you very much.")
+    assert practice.result is None and practice.table.rowCount() == 0
+    wav = speak("Thank you very much.", tmp_path / "thanks.wav", "en-us", 150)
+    practice.score_file(str(wav))
+    qtbot.waitUntil(lambda: practice.result is not None, timeout=30_000)
+    assert [w.text for w in practice.result.words] == ["Thank", "you", "very", "much"]
+    assert practice.result.score >= 70
+    # The sentence, accent and model are remembered.
+    practice.accent_box.setCurrentIndex(practice.accent_box.findData("en-gb"))
+    practice.accent_box.activated.emit(practice.accent_box.currentIndex())
+    practice.close()
+    again = PracticeWindow(Settings(tmp_path / "settings.ini"))
+    qtbot.addWidget(again)
+    assert again.text == "Thank you very much." and again.accent == "en-gb"
+
+
+def test_scoring_errors_show_in_the_window(qtbot, practice, tmp_path):
+    practice.score_file(str(tmp_path / "missing.wav"))
+    assert practice.banner.isVisible() and "missing.wav" in practice.banner.text.text()
+    short = speak("Yes.", tmp_path / "yes.wav")
+    practice.sentence_box.setEditText("This sentence is far too long for one short word to have been a reading of "
+                                      "it, however quickly it was said.")
+    practice.score_file(str(short))
+    qtbot.waitUntil(lambda: not practice.scoring, timeout=30_000)
+    assert practice.banner.isVisible() and "too short" in practice.banner.text.text()
+
+
+def test_without_a_phoneme_model_the_window_says_so(qtbot, null_sink, no_bundled_model, tmp_path):
+    window = PracticeWindow(Settings(tmp_path / "settings.ini"))
+    qtbot.addWidget(window)
+    assert window.banner.isVisible() and "No phoneme model" in window.banner.text.text()
+    assert not window.open_button.isEnabled() and not window.record_button.isEnabled()
+
+
+def test_the_main_window_opens_it_from_the_practice_menu(qtbot, tmp_path):
+    window = MainWindow(Settings(tmp_path / "settings.ini"))
+    qtbot.addWidget(window)
+    action = next(a for a in window.menuBar().actions() if a.text() == "&Practice").menu().actions()[0]
+    assert action.shortcut().toString() == "Ctrl+Shift+P"
+    action.trigger()
+    assert window.practice_window is not None and window.practice_window.isVisible()
+    window.close()
+    assert not window.practice_window.isVisible()
