@@ -13,7 +13,7 @@ from html import escape
 from importlib import resources
 
 import numpy as np
-from PySide6.QtCore import QThread, QTimer, Qt, Signal
+from PySide6.QtCore import QThread, Qt, Signal
 from PySide6.QtGui import QAccessible, QAccessibleAnnouncementEvent, QColor, QFont, QKeySequence, QShortcut
 from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QFileDialog, QFormLayout, QFrame, QHBoxLayout,
                                QHeaderView, QLabel, QProgressBar, QPushButton, QTableWidget, QTableWidgetItem,
@@ -507,7 +507,7 @@ class PracticeWindow(QWidget):
     def showEvent(self, event) -> None:
         super().showEvent(event)
         if self.listener is None:
-            QTimer.singleShot(0, self.start_listening)
+            self.start_listening()
 
     def closeEvent(self, event) -> None:
         self.stop_playing()

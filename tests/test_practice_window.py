@@ -4,6 +4,7 @@ learner's mistake), and the words and sounds it marks; a file scored; errors sho
 import subprocess
 
 import pytest
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor
 
 from app.main_window import MainWindow
@@ -40,9 +41,11 @@ def read_aloud(qtbot, window, text, tmp_path, name):
 
 
 def rows(window):
-    return {window.table.item(r, 0).text(): (window.table.item(r, 1).text(), window.table.item(r, 2).text(),
-                                             window.table.item(r, 0).foreground().color())
-            for r in range(window.table.rowCount())}
+    """Each row of the table: (word with its mark, score, sounds as a screen reader reads them, the word's colour)."""
+    table = window.table
+    return [(table.item(r, 0).text(), table.item(r, 1).text(),
+             table.item(r, 2).data(Qt.ItemDataRole.AccessibleTextRole), table.item(r, 0).foreground().color())
+            for r in range(table.rowCount())]
 
 
 def test_reading_the_sentence_right_scores_every_word_right(qtbot, practice, tmp_path):
@@ -99,11 +102,12 @@ def test_scoring_errors_show_in_the_window(qtbot, practice, tmp_path):
 def test_without_a_phoneme_model_the_window_says_so(qtbot, null_sink, no_bundled_model, tmp_path):
     window = PracticeWindow(Settings(tmp_path / "settings.ini"))
     qtbot.addWidget(window)
+    window.show()
     assert window.banner.isVisible() and "No phoneme model" in window.banner.text.text()
     assert not window.open_button.isEnabled() and not window.record_button.isEnabled()
 
 
-def test_the_main_window_opens_it_from_the_practice_menu(qtbot, tmp_path):
+def test_the_main_window_opens_it_from_the_practice_menu(qtbot, null_sink, tmp_path):
     window = MainWindow(Settings(tmp_path / "settings.ini"))
     qtbot.addWidget(window)
     action = next(a for a in window.menuBar().actions() if a.text() == "&Practice").menu().actions()[0]
@@ -112,3 +116,20 @@ def test_the_main_window_opens_it_from_the_practice_menu(qtbot, tmp_path):
     assert window.practice_window is not None and window.practice_window.isVisible()
     window.close()
     assert not window.practice_window.isVisible()
+
+
+def test_hear_it_plays_the_sentence_and_play_my_take_plays_the_take(qtbot, practice, tmp_path):
+    levels = []
+    practice.listener.level.connect(levels.append)
+    qtbot.wait(500)
+    assert not levels or max(levels) < -50  # the null sink is quiet
+    # Both play to the default output, the null sink, whose monitor the window listens to.
+    practice.hear_button.click()
+    qtbot.waitUntil(lambda: bool(levels) and max(levels) > -30, timeout=10_000)
+    assert not practice.play_button.isEnabled()  # no take yet
+    practice.score_file(str(speak(SENTENCE, tmp_path / "take.wav")))
+    qtbot.waitUntil(lambda: practice.result is not None, timeout=30_000)
+    qtbot.wait(3000)  # the sentence has ended
+    levels.clear()
+    practice.play_button.click()
+    qtbot.waitUntil(lambda: bool(levels) and max(levels) > -30, timeout=10_000)
