@@ -4,10 +4,13 @@ The target sentence becomes the phonemes it should be spoken with (espeak-ng,
 in the accent the learner chose). A phoneme model turns the recording into
 per-frame phoneme probabilities. Each target phoneme is then judged by CTC:
 the likelihood of the whole expected sequence is compared with that of the
-same sequence with this one phoneme replaced by each plausible other phoneme,
-or left out. A sound's score is the share of that probability which the
-expected phoneme keeps, so 100 means nothing else fits the audio as well and
-a low score names the sound that fits better (what the learner said instead).
+same sequence with this one phoneme replaced by each plausible other phoneme
+(not the allophones that may stand for it, `ALLOWED`), or left out. A sound's
+score is the probability of the expected sequence against the likeliest of
+those rivals (the sigmoid of their log-likelihood ratio), so it is 100 when the
+expected sound fits the audio far better than any other, 50 when its best
+rival fits as well, and near 0 when the rival fits far better: that rival is
+then the sound heard instead.
 Scoring the whole sequence, not the frames of one phoneme, suits CTC models,
 whose outputs are spikes with blanks between them.
 """
@@ -30,6 +33,11 @@ GOOD = 50.0  # a sound scored below this (out of 100) is marked wrong
 MISSING = "-"  # what a learner "said" instead of a sound they left out
 CANDIDATES = 12  # other phonemes tried in place of each target phoneme (the likeliest near it)
 NEIGHBOURHOOD = 0.15  # seconds either side of a phoneme where its rivals are looked for
+# Sounds that may stand for the expected one without a mistake: reduced vowels for one another,
+# the flap and glottal stop of American and British "t", a syllabic consonant with or without its
+# schwa, the final vowel of "happy". They are not counted as rivals.
+ALLOWED = {"ə": {"ɐ", "ᵻ"}, "ɐ": {"ə"}, "ᵻ": {"ɪ", "ə"}, "ɚ": {"ə"}, "i": {"iː", "ɪ"}, "iː": {"i"},
+           "t": {"ɾ", "ʔ"}, "d": {"ɾ"}, "ɾ": {"t", "d"}, "ʔ": {"t"}, "əl": {"l"}, "l": {"əl"}, "n̩": {"n"}}
 
 
 @dataclass
@@ -122,6 +130,8 @@ class PronunciationScorer:
                           if vocabulary.delimiter in self.index else None)
         self.rivals = np.array([i for i, token in enumerate(vocabulary.tokens)
                                 if not vocabulary.is_silent(i) and i != self.delimiter])
+        self.allowed = {self.index[p]: {self.index[q] for q in qs if q in self.index}
+                        for p, qs in ALLOWED.items() if p in self.index}
 
     def _tokens(self, phoneme: str) -> list[int] | None:
         """The model's tokens for one target phoneme: itself, or its characters (``oʊ`` as ``o ʊ``)."""
@@ -193,7 +203,7 @@ class PronunciationScorer:
 
     def _judge(self, log_probs: torch.Tensor, targets: list[int], spans: list[tuple[int, int]],
                judged: list[bool]) -> tuple[list[float], list[str]]:
-        """Each judged target token's share of probability against its rivals, and the best rival when it loses."""
+        """Each judged target token's score against its strongest rival, and that rival when it wins."""
         frames = log_probs.shape[0]
         reach = max(1, round(NEIGHBOURHOOD / self.recognizer.frame_seconds))
         variants: list[list[int]] = [targets]
@@ -203,7 +213,8 @@ class PronunciationScorer:
                 continue
             near = log_probs[max(0, start - reach):min(frames, end + reach + 1)].max(0).values
             ranked = self.rivals[np.argsort(-near[self.rivals].numpy(), kind="stable")]
-            for rival in [int(r) for r in ranked if r != targets[k]][:CANDIDATES]:
+            allowed = self.allowed.get(targets[k], set())
+            for rival in [int(r) for r in ranked if r != targets[k] and r not in allowed][:CANDIDATES]:
                 variants.append(targets[:k] + [rival] + targets[k + 1:])
                 labels.append((k, rival))
             if len(targets) > 1:
@@ -216,11 +227,9 @@ class PronunciationScorer:
             rivals.setdefault(k, []).append((value, rival))
         scores, heard = [0.0] * len(targets), [""] * len(targets)
         for k, options in rivals.items():
-            values = torch.tensor([float(expected)] + [v for v, _ in options])
-            share = float(torch.softmax(values, 0)[0])
-            scores[k] = 100 * share
             best_value, best = max(options)
-            if share * 100 < GOOD and best_value > expected:
+            scores[k] = 100 * float(torch.sigmoid(expected - best_value))
+            if scores[k] < GOOD:
                 heard[k] = MISSING if best < 0 else self.vocabulary.tokens[best]
         return scores, heard
 
