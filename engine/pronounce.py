@@ -29,7 +29,7 @@ from .errors import AudioError, ModelError
 from .phonemes import DEFAULT_ACCENT, target_words
 from .recognizer import Recognizer
 
-GOOD = 50.0  # a sound scored below this (out of 100) is marked wrong
+GOOD = 10.0  # a sound scored below this (its strongest rival 9 times as likely) is marked wrong
 MISSING = "-"  # what a learner "said" instead of a sound they left out
 CANDIDATES = 12  # other phonemes tried in place of each target phoneme (the likeliest near it)
 NEIGHBOURHOOD = 0.15  # seconds either side of a phoneme where its rivals are looked for
