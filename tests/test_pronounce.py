@@ -303,3 +303,16 @@ def test_bundled_phoneme_model_is_found_without_naming_it():
         sounds = {p for w in spoken_words("The quick brown fox jumps over the lazy dog, thinking of "
                                           "measure, church, judge, sing, yellow and hair.", accent) for p in w}
         assert sounds <= set(loaded.config.vocabulary.tokens), (accent, sounds - set(loaded.config.vocabulary.tokens))
+
+
+def test_the_phoneme_model_ships_small_with_a_card_that_says_how_far_to_trust_it():
+    from engine.store import phoneme_models
+
+    entry = phoneme_models()[0]
+    size = sum(f.stat().st_size for f in entry.path.iterdir())
+    assert size < 50 * 2**20
+    card = (entry.path / "README.md").read_text(encoding="utf-8")
+    for needed in ("packaging/train_phoneme_model.sh", "benchmarks/pronunciation.py", "real people",
+                   "never heard", "--phonemes"):
+        assert needed in card, needed
+    assert "synthetic speech only" in entry.summary
