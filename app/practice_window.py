@@ -25,7 +25,7 @@ from training.recording_set import SAMPLE_RATE, check_take, read_sentences, trim
 
 from .banner import MessageBanner
 from .microphones import fill_microphones
-from .recorder_window import FLOOR_DB, Listener
+from .recorder_window import Listener, Listening
 from .settings import Settings
 
 GOOD_COLOR, BAD_COLOR = "#1b7a33", "#c0262d"
@@ -63,7 +63,7 @@ class ScoringJob(QThread):
     _lock = threading.Lock()
     _scorers: dict = {}  # (model name or None, accent, device) -> PronunciationScorer
 
-    def __init__(self, model: str | None, accent: str, samples: np.ndarray, text: str, file: str = "",
+    def __init__(self, model: str | None, accent: str, samples: np.ndarray | None, text: str, file: str = "",
                  parent=None):
         super().__init__(parent)
         self.model, self.accent, self.samples, self.text, self.file = model, accent, samples, text, file
@@ -71,6 +71,10 @@ class ScoringJob(QThread):
 
     def run(self) -> None:
         try:
+            if self.samples is None:
+                from engine.audio import load_audio
+
+                self.samples = load_audio(self.file)
             with ScoringJob._lock:
                 scorer = self._scorer()
                 self.scored.emit(scorer.assess(self.samples, self.text, self.file))
@@ -93,7 +97,7 @@ class ScoringJob(QThread):
         return ScoringJob._scorers[key]
 
 
-class PracticeWindow(QWidget):
+class PracticeWindow(Listening, QWidget):
     """Models ▸ Practise pronunciation."""
 
     def __init__(self, settings: Settings, parent: QWidget | None = None):
@@ -290,34 +294,7 @@ class PracticeWindow(QWidget):
         self.heard_label.setText("")
         self.table.setRowCount(0)
 
-    # -- the microphone -------------------------------------------------------------------
-
-    def start_listening(self) -> None:
-        self.stop_listening()
-        self.state_label.setText("Opening the microphone…")
-        self.level_bar.setValue(0)
-        self.listener = Listener(self.device_box.currentData(), self)
-        self.listener.ready.connect(self._on_ready)
-        self.listener.level.connect(
-            lambda db: self.level_bar.setValue(round(100 * min(1.0, max(0.0, (db - FLOOR_DB) / -FLOOR_DB)))))
-        self.listener.take.connect(self._on_take)
-        self.listener.failed.connect(self._on_failed)
-        self.listener.finished.connect(self._update)
-        self.listener.start()
-        self._update()
-
-    def stop_listening(self) -> None:
-        listener, self.listener = self.listener, None
-        if listener is not None:
-            for signal in (listener.ready, listener.level, listener.take, listener.failed, listener.finished):
-                signal.disconnect()
-            listener.stop()
-            listener.wait()
-        self.ready = self.recording = False
-
-    def _device_chosen(self) -> None:
-        self.settings.set("recorder/input_device", self.device_box.currentData())
-        self.start_listening()
+    # -- the microphone (opened and closed by `Listening`) ----------------------------------
 
     def _on_ready(self) -> None:
         self.ready = True
@@ -371,18 +348,11 @@ class PracticeWindow(QWidget):
             self.score_file(path)
 
     def score_file(self, path: str) -> None:
-        from engine.audio import load_audio
+        """Score the recording in ``path`` (read on the worker thread: reading audio loads torch)."""
+        self.score(None, path)
 
-        try:
-            samples = load_audio(path)
-        except VivavoceError as error:
-            self.show_message(str(error))
-            return
-        self.take = samples
-        self.score(samples, path)
-
-    def score(self, samples: np.ndarray, file: str = "") -> None:
-        """Score ``samples`` (16 kHz) as a reading of the sentence shown."""
+    def score(self, samples: np.ndarray | None, file: str = "") -> None:
+        """Score ``samples`` (16 kHz; None: the audio of ``file``) as a reading of the sentence shown."""
         if self.scoring or not self.model_box.count():
             return
         if self.banner.kind == "error":
@@ -401,6 +371,7 @@ class PracticeWindow(QWidget):
 
     def _on_scored(self, result) -> None:
         self.result = result
+        self.take = self.job.samples  # a file's audio, read by the job, can be played back too
         self.state_label.setText(READY if self.listening else "")
         words = result.words
         right = sum(w.good for w in words)

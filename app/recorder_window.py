@@ -138,7 +138,46 @@ class Listener(QThread):
         self.take.emit(number, samples)
 
 
-class RecorderWindow(QWidget):
+class Listening:
+    """A window's open microphone (a `Listener`): opened by ``start_listening``, opened again on
+    another microphone when one is chosen, closed by ``stop_listening``.
+
+    The window has ``settings``, ``device_box``, ``level_bar``, ``state_label``, ``listener``,
+    ``ready``, ``recording`` and the slots ``_on_ready``, ``_on_take``, ``_on_failed``, ``_update``.
+    The microphone chosen is one setting for every window that records (``recorder/input_device``).
+    """
+
+    def start_listening(self) -> None:
+        self.stop_listening()
+        self.state_label.setText("Opening the microphone…")
+        self.level_bar.setValue(0)
+        self.listener = Listener(self.device_box.currentData(), self)
+        self.listener.ready.connect(self._on_ready)
+        self.listener.level.connect(self._on_level)
+        self.listener.take.connect(self._on_take)
+        self.listener.failed.connect(self._on_failed)
+        self.listener.finished.connect(self._update)
+        self.listener.start()
+        self._update()
+
+    def stop_listening(self) -> None:
+        listener, self.listener = self.listener, None
+        if listener is not None:
+            for signal in (listener.ready, listener.level, listener.take, listener.failed, listener.finished):
+                signal.disconnect()
+            listener.stop()
+            listener.wait()
+        self.ready = self.recording = False
+
+    def _device_chosen(self) -> None:
+        self.settings.set("recorder/input_device", self.device_box.currentData())
+        self.start_listening()
+
+    def _on_level(self, db: float) -> None:
+        self.level_bar.setValue(round(100 * min(1.0, max(0.0, (db - FLOOR_DB) / -FLOOR_DB))))
+
+
+class RecorderWindow(Listening, QWidget):
     """Read the sentences of a recording set aloud, one at a time."""
 
     train_requested = Signal(str, str)  # the set's folder, a name for the model
@@ -345,39 +384,10 @@ class RecorderWindow(QWidget):
 
     # -- the microphone -----------------------------------------------------------
 
-    def start_listening(self) -> None:
-        self.stop_listening()
-        self.state_label.setText("Opening the microphone…")
-        self.level_bar.setValue(0)
-        self.listener = Listener(self.device_box.currentData(), self)
-        self.listener.ready.connect(self._on_ready)
-        self.listener.level.connect(self._on_level)
-        self.listener.take.connect(self._on_take)
-        self.listener.failed.connect(self._on_failed)
-        self.listener.finished.connect(self._update)
-        self.listener.start()
-        self._update()
-
-    def stop_listening(self) -> None:
-        listener, self.listener = self.listener, None
-        if listener is not None:
-            for signal in (listener.ready, listener.level, listener.take, listener.failed, listener.finished):
-                signal.disconnect()
-            listener.stop()
-            listener.wait()
-        self.ready = self.recording = False
-
-    def _device_chosen(self) -> None:
-        self.settings.set("recorder/input_device", self.device_box.currentData())
-        self.start_listening()
-
     def _on_ready(self) -> None:
         self.ready = True
         self.state_label.setText(LISTENING)
         self._update()
-
-    def _on_level(self, db: float) -> None:
-        self.level_bar.setValue(round(100 * min(1.0, max(0.0, (db - FLOOR_DB) / -FLOOR_DB))))
 
     def _on_failed(self, text: str) -> None:
         self.ready = self.recording = False

@@ -92,7 +92,9 @@ def test_a_file_is_scored_and_its_own_sentence_can_be_typed(qtbot, practice, tmp
 
 def test_scoring_errors_show_in_the_window(qtbot, practice, tmp_path):
     practice.score_file(str(tmp_path / "missing.wav"))
+    qtbot.waitUntil(lambda: not practice.scoring, timeout=30_000)
     assert practice.banner.isVisible() and "missing.wav" in practice.banner.text.text()
+    assert practice.result is None and practice.open_button.isEnabled()
     short = speak("Yes.", tmp_path / "yes.wav")
     practice.sentence_box.setEditText("This sentence is far too long for one short word to have been a reading of "
                                       "it, however quickly it was said.")
