@@ -61,13 +61,13 @@ class ScoringJob(QThread):
     failed = Signal(str)
 
     _lock = threading.Lock()
-    _scorers: dict = {}  # (model name or None, accent, device) -> PronunciationScorer
+    _scorers: dict = {}  # (model name or None, accent) -> PronunciationScorer
+    _warnings: list[str] = []  # what the recogniser said since the last job (a GPU out of memory)
 
     def __init__(self, model: str | None, accent: str, samples: np.ndarray | None, text: str, file: str = "",
                  parent=None):
         super().__init__(parent)
         self.model, self.accent, self.samples, self.text, self.file = model, accent, samples, text, file
-        self.warnings: list[str] = []
 
     def run(self) -> None:
         try:
@@ -76,8 +76,10 @@ class ScoringJob(QThread):
 
                 self.samples = load_audio(self.file)
             with ScoringJob._lock:
-                scorer = self._scorer()
-                self.scored.emit(scorer.assess(self.samples, self.text, self.file))
+                result = self._scorer().assess(self.samples, self.text, self.file)
+                result.warnings[:0] = ScoringJob._warnings
+                ScoringJob._warnings.clear()
+            self.scored.emit(result)
         except VivavoceError as error:
             self.failed.emit(str(error))
         except Exception as error:  # noqa: BLE001 - the window must say that scoring failed, and why
@@ -92,7 +94,7 @@ class ScoringJob(QThread):
             from engine.store import load_phoneme_model
 
             recognizer = Recognizer(load_phoneme_model(self.model), resolve_device("auto"),
-                                    on_warning=self.warnings.append)
+                                    on_warning=ScoringJob._warnings.append)
             ScoringJob._scorers = {key: PronunciationScorer(recognizer, self.accent)}  # one model in memory
         return ScoringJob._scorers[key]
 

@@ -25,6 +25,7 @@ import torch
 import torch.nn.functional as F
 import torchaudio.functional as AF
 
+from .decode import best_path, decode_words
 from .errors import AudioError, ModelError
 from .phonemes import DEFAULT_ACCENT, target_words
 from .recognizer import Recognizer
@@ -160,11 +161,11 @@ class PronunciationScorer:
                     continue
                 targets += tokens
                 owners += [(w, phoneme)] + [(w, "")] * (len(tokens) - 1)
-        log_probs = torch.from_numpy(self.recognizer.log_probs(samples.astype(np.float32)))
-        frames = log_probs.shape[0]
-        needed = len(targets) + sum(a == b for a, b in zip(targets, targets[1:]))
         if not targets:
             raise ModelError(f"{self.recognizer.config.name}: it knows none of the sounds of {text!r}")
+        log_probs = torch.from_numpy(self.recognizer.log_probs(samples.astype(np.float32)))
+        frames = log_probs.shape[0]
+        needed = len(targets) + sum(a == b for a, b in zip(targets, targets[1:]))  # repeats need a blank
         if frames < needed:
             raise AudioError(f"{file or 'the recording'}: {duration:.1f} s is too short for {text!r}")
         seconds = self.recognizer.frame_seconds
@@ -187,19 +188,10 @@ class PronunciationScorer:
                           duration, file, warnings)
 
     def _free(self, log_probs: torch.Tensor) -> str:
-        """The phonemes the model hears with no target in mind: ``həloʊ wɜːld``."""
-        from .decode import collapse
-
-        ids = collapse(log_probs.argmax(-1).numpy(), self.vocabulary)
-        words, current = [], []
-        for i in ids:
-            if i == self.delimiter:
-                words.append("".join(current))
-                current = []
-            else:
-                current.append(self.vocabulary.tokens[i])
-        words.append("".join(current))
-        return " ".join(w for w in words if w)
+        """The phonemes the model hears with no target in mind, each word's run together: ``həloʊ wɜːld``."""
+        words = decode_words(*best_path(log_probs.numpy()), self.vocabulary, self.recognizer.config.text,
+                             self.recognizer.frame_seconds)
+        return " ".join(word.text for word in words)
 
     def _judge(self, log_probs: torch.Tensor, targets: list[int], spans: list[tuple[int, int]],
                judged: list[bool]) -> tuple[list[float], list[str]]:
